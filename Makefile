@@ -1,0 +1,49 @@
+# QERS: every target installs what it needs into .venv first (from nothing).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+FUZZ_PORT ?= 8765
+
+.PHONY: install generate check-generated lint typecheck test serve fuzz bench check clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+generate: $(STAMP)
+	$(PY) -m codegen generate
+
+check-generated: $(STAMP)
+	$(PY) -m codegen check
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check codegen handlers simengine tests bench
+	$(VENV)/bin/ruff format --check codegen handlers simengine tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+serve: $(STAMP)
+	$(VENV)/bin/uvicorn --factory handlers.app:create_app --host $(HOST) --port $(PORT)
+
+fuzz: $(STAMP)
+	$(PY) -m tests.contract.fuzz --port $(FUZZ_PORT)
+
+bench: $(STAMP)
+	$(PY) -m bench.api_overhead
+
+check: lint typecheck check-generated test
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

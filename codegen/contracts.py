@@ -1,0 +1,234 @@
+"""Read a contracts folder: the schemas and the operations of `openapi.yaml`."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codegen.errors import ContractError
+
+SCHEMA_SUFFIX = ".schema.json"
+SCHEMA_REF_PREFIX = "schemas/"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+OPERATION_ID = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One operation parameter with its schema resolved to primitives."""
+
+    name: str
+    location: str  # path | query | header
+    required: bool
+    schema: JsonObject  # the parameter's schema, `$ref`s into schemas/ resolved
+    ref_name: str | None  # the contract type when the schema is a `$ref`
+    description: str
+
+
+@dataclass(frozen=True)
+class Response:
+    """One documented response of an operation."""
+
+    status: str  # "200", "404", "default"
+    description: str
+    media_type: str | None
+    model: str | None
+    raw: JsonObject
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of `openapi.yaml`."""
+
+    operation_id: str
+    method: str
+    path: str
+    tag: str
+    summary: str
+    description: str
+    deprecated: bool
+    extensions: JsonObject
+    parameters: tuple[Parameter, ...]
+    body_model: str | None
+    responses: tuple[Response, ...]
+
+    @property
+    def success(self) -> tuple[Response, ...]:
+        return tuple(r for r in self.responses if r.status.startswith("2"))
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """A loaded contracts folder."""
+
+    root: Path
+    schemas: dict[str, JsonObject]  # title -> schema
+    files: dict[str, str]  # title -> file name
+    openapi: JsonObject
+    operations: tuple[Operation, ...] = field(default=())
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for tag in self.openapi.get("tags", []):
+            seen[tag["name"]] = None
+        for op in self.operations:
+            seen.setdefault(op.tag, None)
+        return tuple(seen)
+
+    def schema_file(self, name: str) -> str:
+        return f"contracts/schemas/{self.files[name]}"
+
+
+def load_contracts(root: Path) -> Contracts:
+    """Load and cross-check `root/schemas/*.schema.json` and `root/openapi.yaml`."""
+    schemas: dict[str, JsonObject] = {}
+    files: dict[str, str] = {}
+    schema_dir = root / "schemas"
+    if not schema_dir.is_dir():
+        raise ContractError(f"{schema_dir}: no schemas folder")
+    for path in sorted(schema_dir.glob(f"*{SCHEMA_SUFFIX}")):
+        name = path.name.removesuffix(SCHEMA_SUFFIX)
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ContractError(f"{path.name}: not JSON: {exc}") from exc
+        if schema.get("title") != name:
+            raise ContractError(f"{path.name}: title must be {name!r}, not {schema.get('title')!r}")
+        if schema.get("$id") != path.name:
+            raise ContractError(f"{path.name}: $id must be {path.name!r}")
+        schemas[name] = schema
+        files[name] = path.name
+    openapi_path = root / "openapi.yaml"
+    try:
+        openapi = yaml.safe_load(openapi_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContractError(f"{openapi_path.name}: cannot read: {exc}") from exc
+    contracts = Contracts(root=root, schemas=schemas, files=files, openapi=openapi)
+    operations = tuple(_operations(contracts))
+    return Contracts(
+        root=root, schemas=schemas, files=files, openapi=openapi, operations=operations
+    )
+
+
+def ref_name(ref: str, *, where: str) -> str:
+    """Map `schemas/Run.schema.json` (or `Run.schema.json`) to `Run`."""
+    name = ref.removeprefix(SCHEMA_REF_PREFIX)
+    if "#" in name or "/" in name or not name.endswith(SCHEMA_SUFFIX):
+        raise ContractError(f"{where}: $ref {ref!r} must name a file in schemas/")
+    return name.removesuffix(SCHEMA_SUFFIX)
+
+
+def _operations(contracts: Contracts) -> list[Operation]:
+    operations: list[Operation] = []
+    seen: set[str] = set()
+    for path, item in (contracts.openapi.get("paths") or {}).items():
+        shared = item.get("parameters", [])
+        for method in HTTP_METHODS:
+            if method not in item:
+                continue
+            op = item[method]
+            where = f"openapi.yaml {method.upper()} {path}"
+            op_id = op.get("operationId")
+            if not isinstance(op_id, str) or not OPERATION_ID.match(op_id):
+                raise ContractError(f"{where}: operationId must be camelCase, got {op_id!r}")
+            if op_id in seen:
+                raise ContractError(f"{where}: duplicate operationId {op_id!r}")
+            seen.add(op_id)
+            tags = op.get("tags") or []
+            if len(tags) != 1:
+                raise ContractError(f"{where}: exactly one tag required, got {tags!r}")
+            operations.append(
+                Operation(
+                    operation_id=op_id,
+                    method=method,
+                    path=path,
+                    tag=tags[0],
+                    summary=op.get("summary", ""),
+                    description=op.get("description", ""),
+                    deprecated=bool(op.get("deprecated", False)),
+                    extensions={k: v for k, v in op.items() if k.startswith("x-")},
+                    parameters=tuple(
+                        _parameter(contracts, p, where=where) for p in [*shared, *op.get("parameters", [])]
+                    ),
+                    body_model=_body_model(contracts, op.get("requestBody"), where=where),
+                    responses=tuple(
+                        _response(contracts, str(status), resp, where=where)
+                        for status, resp in (op.get("responses") or {}).items()
+                    ),
+                )
+            )
+    return operations
+
+
+def _schema_ref(contracts: Contracts, schema: JsonObject, *, where: str) -> str | None:
+    ref = schema.get("$ref")
+    if ref is None:
+        return None
+    name = ref_name(ref, where=where)
+    if name not in contracts.schemas:
+        raise ContractError(f"{where}: $ref {ref!r} names no schema in schemas/")
+    return name
+
+
+def _parameter(contracts: Contracts, raw: JsonObject, *, where: str) -> Parameter:
+    name = raw["name"]
+    location = raw["in"]
+    if location not in ("path", "query", "header"):
+        raise ContractError(f"{where}: parameter {name!r} in {location!r} is not supported")
+    schema = raw.get("schema") or {}
+    ref = _schema_ref(contracts, schema, where=f"{where} parameter {name!r}")
+    resolved = dict(contracts.schemas[ref]) if ref else dict(schema)
+    if ref and "default" in schema:
+        resolved["default"] = schema["default"]
+    return Parameter(
+        name=name,
+        location=location,
+        required=bool(raw.get("required", location == "path")),
+        schema=resolved,
+        ref_name=ref,
+        description=raw.get("description", resolved.get("description", "")),
+    )
+
+
+def _body_model(contracts: Contracts, body: JsonObject | None, *, where: str) -> str | None:
+    if body is None:
+        return None
+    content = body.get("content") or {}
+    if list(content) != ["application/json"]:
+        raise ContractError(f"{where}: request body must be application/json only")
+    name = _schema_ref(contracts, content["application/json"].get("schema", {}), where=where)
+    if name is None:
+        raise ContractError(f"{where}: request body schema must be a $ref into schemas/")
+    return name
+
+
+def _response(contracts: Contracts, status: str, raw: JsonObject, *, where: str) -> Response:
+    content = raw.get("content") or {}
+    if len(content) > 1:
+        raise ContractError(f"{where} response {status}: one media type per response")
+    media_type = next(iter(content), None)
+    model = None
+    if media_type is not None:
+        model = _schema_ref(contracts, content[media_type].get("schema", {}), where=where)
+        if model is None:
+            raise ContractError(f"{where} response {status}: schema must be a $ref into schemas/")
+        is_error = status == "default" or status[0] in "45"
+        if is_error and (media_type != "application/problem+json" or model != "Problem"):
+            raise ContractError(
+                f"{where} response {status}: errors are application/problem+json with Problem"
+            )
+    return Response(
+        status=status,
+        description=raw.get("description", ""),
+        media_type=media_type,
+        model=model,
+        raw=raw,
+    )

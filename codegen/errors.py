@@ -1,0 +1,5 @@
+"""Errors codegen reports to the contract author."""
+
+
+class ContractError(Exception):
+    """A contract that codegen refuses; the message names the file and the problem."""

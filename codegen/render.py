@@ -1,0 +1,121 @@
+"""Render the routers, Protocols, registry and API module from the operations."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from codegen.contracts import Contracts
+from codegen.routes import RouteView, pascal, route_view, snake
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class TagGroup:
+    """The operations of one tag: one router module, one Protocol."""
+
+    tag: str
+    module: str
+    attribute: str
+    protocol: str
+    routes: tuple[RouteView, ...]
+    sources: str
+
+
+def render_code(contracts: Contracts, *, header: str) -> dict[str, str]:
+    """Return `{relative path: source}` for everything but the models."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - Python source, not HTML
+    )
+    env.filters["pyrepr"] = repr
+    groups = _groups(contracts)
+    all_models = sorted({m for g in groups for r in g.routes for m in r.models})
+    openapi_files = "contracts/openapi.yaml"
+    files: dict[str, str] = {}
+    for group in groups:
+        models = sorted({m for r in group.routes for m in r.models})
+        files[f"routers/{group.module}.py"] = env.get_template("router.py.jinja").render(
+            header=header.format(sources=group.sources),
+            tag=group.tag,
+            protocol=group.protocol,
+            dep=f"{group.protocol}Dep",
+            models=models,
+            fastapi_imports=_fastapi_imports(group),
+            routes=group.routes,
+        )
+    files["routers/__init__.py"] = header.format(sources=openapi_files) + '"""One router per tag."""\n'
+    common: dict[str, Any] = {"header": header.format(sources=openapi_files), "groups": groups}
+    files["protocols.py"] = env.get_template("protocols.py.jinja").render(
+        **common, models=all_models
+    )
+    files["registry.py"] = env.get_template("registry.py.jinja").render(**common)
+    files["deps.py"] = env.get_template("deps.py.jinja").render(**common)
+    files["api.py"] = env.get_template("api.py.jinja").render(
+        **common,
+        info=_info(contracts),
+        tags=[dict(t) for t in contracts.openapi.get("tags", [])],
+        security_schemes=contracts.openapi.get("components", {}).get("securitySchemes", {}),
+    )
+    files["__init__.py"] = (
+        header.format(sources="contracts/") + '"""Code generated from contracts/ by codegen."""\n'
+    )
+    return {path: _format(source) for path, source in files.items()}
+
+
+def _groups(contracts: Contracts) -> list[TagGroup]:
+    groups = []
+    for tag in contracts.tags:
+        ops = [op for op in contracts.operations if op.tag == tag]
+        if not ops:
+            continue
+        routes = tuple(route_view(contracts, op) for op in ops)
+        schema_files = sorted({contracts.schema_file(m) for r in routes for m in r.models})
+        groups.append(
+            TagGroup(
+                tag=tag,
+                module=snake(tag),
+                attribute=snake(tag),
+                protocol=f"{pascal(tag)}Handler",
+                routes=routes,
+                sources=", ".join(["contracts/openapi.yaml", *schema_files]),
+            )
+        )
+    return groups
+
+
+def _fastapi_imports(group: TagGroup) -> list[str]:
+    names = {"Response"}
+    for route in group.routes:
+        for param in route.op.parameters:
+            names.add({"path": "Path", "query": "Query", "header": "Header"}[param.location])
+    return sorted(names)
+
+
+def _info(contracts: Contracts) -> dict[str, str]:
+    info = contracts.openapi.get("info", {})
+    return {
+        "title": info.get("title", ""),
+        "version": info.get("version", ""),
+        "description": info.get("description", ""),
+    }
+
+
+def _format(source: str) -> str:
+    """Format with the pinned ruff, so the output reads like the rest of the code."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--isolated", "--line-length", "100", "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
