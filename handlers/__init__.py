@@ -1,0 +1,1 @@
+"""The QERS service: app wiring, handlers, middleware, errors, logging and the CLI."""
