@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 
 class AssetFile(BaseModel):
@@ -25,7 +25,7 @@ class AssetFile(BaseModel):
         ),
     ]
     size_bytes: Annotated[
-        int, Field(description="Size in bytes.", ge=0, le=10000000000)
+        StrictInt, Field(description="Size in bytes.", ge=0, le=10000000000)
     ]
     sha256: Annotated[
         str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt
 
 from .AssetFile_schema import AssetFile
 from .AssetFormat_schema import AssetFormat
@@ -64,14 +64,14 @@ class Asset(BaseModel):
         list[AssetFile], Field(description="Every stored file.", max_length=256)
     ]
     size_bytes: Annotated[
-        int, Field(description="Total size in bytes.", ge=0, le=100000000000)
+        StrictInt, Field(description="Total size in bytes.", ge=0, le=100000000000)
     ]
     link_count: Annotated[
-        int | None,
+        StrictInt | None,
         Field(description="URDF links; null for non-URDF assets.", ge=0, le=10000),
     ]
     joint_count: Annotated[
-        int | None,
+        StrictInt | None,
         Field(description="URDF joints; null for non-URDF assets.", ge=0, le=10000),
     ]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .FailureCode_schema import FailureCode
 from .ParamValue_schema import ParamValue
@@ -40,7 +40,7 @@ class BatchChild(BaseModel):
         ),
     ]
     episode: Annotated[
-        int, Field(description="Episode index within the profile.", ge=0, le=99)
+        StrictInt, Field(description="Episode index within the profile.", ge=0, le=99)
     ]
     status: Annotated[RunStatus, Field(description="Child run state.")]
     failure_code: Annotated[

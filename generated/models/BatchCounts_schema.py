@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 
 class BatchCounts(BaseModel):
@@ -13,10 +13,10 @@ class BatchCounts(BaseModel):
     Number of child runs in each state.
     """
 
-    total: Annotated[int, Field(description="All children.", ge=0, le=3200)]
-    created: Annotated[int, Field(description="CREATED.", ge=0, le=3200)]
-    queued: Annotated[int, Field(description="QUEUED.", ge=0, le=3200)]
-    running: Annotated[int, Field(description="RUNNING.", ge=0, le=3200)]
-    succeeded: Annotated[int, Field(description="SUCCEEDED.", ge=0, le=3200)]
-    failed: Annotated[int, Field(description="FAILED.", ge=0, le=3200)]
-    cancelled: Annotated[int, Field(description="CANCELLED.", ge=0, le=3200)]
+    total: Annotated[StrictInt, Field(description="All children.", ge=0, le=3200)]
+    created: Annotated[StrictInt, Field(description="CREATED.", ge=0, le=3200)]
+    queued: Annotated[StrictInt, Field(description="QUEUED.", ge=0, le=3200)]
+    running: Annotated[StrictInt, Field(description="RUNNING.", ge=0, le=3200)]
+    succeeded: Annotated[StrictInt, Field(description="SUCCEEDED.", ge=0, le=3200)]
+    failed: Annotated[StrictInt, Field(description="FAILED.", ge=0, le=3200)]
+    cancelled: Annotated[StrictInt, Field(description="CANCELLED.", ge=0, le=3200)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
 from .BatchStatus_schema import BatchStatus
 from .GapWidth_schema import GapWidth
@@ -32,7 +32,7 @@ class BatchEvaluation(BaseModel):
     ]
     status: Annotated[BatchStatus, Field(description="Batch state when evaluated.")]
     complete: Annotated[
-        bool,
+        StrictBool,
         Field(
             description="True when every child had finished; otherwise figures cover finished children only."
         ),

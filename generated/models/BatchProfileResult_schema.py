@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .MetricStats_schema import MetricStats
 from .RunId_schema import RunId
@@ -27,12 +27,13 @@ class BatchProfileResult(BaseModel):
             title="ProfileName",
         ),
     ]
-    episodes: Annotated[int, Field(description="Episodes run.", ge=0, le=100)]
+    episodes: Annotated[StrictInt, Field(description="Episodes run.", ge=0, le=100)]
     succeeded: Annotated[
-        int, Field(description="Episodes that succeeded.", ge=0, le=100)
+        StrictInt, Field(description="Episodes that succeeded.", ge=0, le=100)
     ]
     failed: Annotated[
-        int, Field(description="Episodes that failed or were cancelled.", ge=0, le=100)
+        StrictInt,
+        Field(description="Episodes that failed or were cancelled.", ge=0, le=100),
     ]
     run_ids: Annotated[
         list[RunId], Field(description="Child runs, by episode.", max_length=100)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from .ParamValue_schema import ParamValue
 from .ProfileName_schema import ProfileName
@@ -40,7 +40,7 @@ class BatchRequest(BaseModel):
         ),
     ]
     steps: Annotated[
-        int | MISSING,
+        StrictInt | MISSING,
         Field(
             description="Steps per child run; absent: the scenario's `default_steps`.",
             examples=[240],
@@ -50,7 +50,7 @@ class BatchRequest(BaseModel):
         ),
     ] = MISSING
     dt: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Physics timestep in seconds for every child; absent: each profile's own `timestep_s`.",
             gt=0.0,
@@ -58,13 +58,14 @@ class BatchRequest(BaseModel):
         ),
     ] = MISSING
     seed: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Batch seed.", examples=[42], ge=0, le=4294967295, title="Seed"
         ),
     ] = 0
     dr_episodes_per_profile: Annotated[
-        int, Field(description="Domain-randomised episodes per profile.", ge=1, le=100)
+        StrictInt,
+        Field(description="Domain-randomised episodes per profile.", ge=1, le=100),
     ] = 1
     scenario: Annotated[
         str,
@@ -89,7 +90,7 @@ class BatchRequest(BaseModel):
         ),
     ] = "default"
     max_concurrency: Annotated[
-        int | MISSING,
+        StrictInt | MISSING,
         Field(
             description="Most children running at once; absent: the machine's cores (embedded) or the workers available (rq).",
             ge=1,
@@ -103,7 +104,7 @@ class BatchRequest(BaseModel):
         ),
     ] = MISSING
     max_duration_s: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Wall-clock limit per child in seconds; absent: server default.",
             gt=0.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from .ParamValue_schema import ParamValue
 from .ProfileName_schema import ProfileName
@@ -47,7 +47,7 @@ class BatchSpec(BaseModel):
         ),
     ]
     steps: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Steps per child.",
             examples=[240],
@@ -57,7 +57,7 @@ class BatchSpec(BaseModel):
         ),
     ]
     dt: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(
             description="Timestep for every child in seconds; null: each profile's own `timestep_s`.",
             gt=0.0,
@@ -65,22 +65,22 @@ class BatchSpec(BaseModel):
         ),
     ]
     seed: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Batch seed.", examples=[42], ge=0, le=4294967295, title="Seed"
         ),
     ]
     dr_episodes_per_profile: Annotated[
-        int, Field(description="Episodes per profile.", ge=1, le=100)
+        StrictInt, Field(description="Episodes per profile.", ge=1, le=100)
     ]
     max_concurrency: Annotated[
-        int, Field(description="Most children running at once.", ge=1, le=64)
+        StrictInt, Field(description="Most children running at once.", ge=1, le=64)
     ]
     params: Annotated[
         dict[str, ParamValue], Field(description="Scenario parameters.", max_length=64)
     ]
     max_duration_s: Annotated[
-        float,
+        StrictFloat,
         Field(description="Wall-clock limit per child in seconds.", gt=0.0, le=86400.0),
     ]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictFloat
 
 from .BenchmarkProfileResult_schema import BenchmarkProfileResult
 from .BenchmarkSuite_schema import BenchmarkSuite
@@ -37,7 +37,7 @@ class BenchmarkReport(BaseModel):
     suite: Annotated[BenchmarkSuite, Field(description="Suite definition.")]
     engine: Annotated[EngineInfo, Field(description="Versions used.")]
     duration_s: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Wall-clock duration of the benchmark in seconds.",
             ge=0.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from .GapDynamics_schema import GapDynamics
 from .GapPerception_schema import GapPerception
@@ -28,18 +28,21 @@ class BenchmarkScenarioResult(BaseModel):
             title="ScenarioName",
         ),
     ]
-    episodes: Annotated[int, Field(description="Episodes per profile.", ge=1, le=1000)]
+    episodes: Annotated[
+        StrictInt, Field(description="Episodes per profile.", ge=1, le=1000)
+    ]
     baseline_success_rate: Annotated[
-        float, Field(description="Success rate under the baseline.", ge=0.0, le=1.0)
+        StrictFloat,
+        Field(description="Success rate under the baseline.", ge=0.0, le=1.0),
     ]
     pseudo_reality_success_rate: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Success rate under the pseudo-reality profile.", ge=0.0, le=1.0
         ),
     ]
     baseline_score_mean: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Mean score under the baseline.",
             examples=[0.42],
@@ -49,7 +52,7 @@ class BenchmarkScenarioResult(BaseModel):
         ),
     ]
     pseudo_reality_score_mean: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Mean score under the pseudo-reality profile.",
             examples=[0.42],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .ProfileName_schema import ProfileName
 from .ScenarioName_schema import ScenarioName
@@ -56,14 +56,15 @@ class BenchmarkSuite(BaseModel):
         ),
     ]
     episodes: Annotated[
-        int, Field(description="Episodes per scenario and profile.", ge=1, le=1000)
+        StrictInt,
+        Field(description="Episodes per scenario and profile.", ge=1, le=1000),
     ]
     seeds: Annotated[
         list[Seed],
         Field(description="Seeds of the episodes, in order.", max_length=1000),
     ]
     steps: Annotated[
-        int | None,
+        StrictInt | None,
         Field(
             description="Steps per run; null: each scenario's `default_steps`.",
             ge=1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 
 class CompareEntry(BaseModel):
@@ -47,7 +47,7 @@ class CompareEntry(BaseModel):
         ),
     ]
     value: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="The run's value of the metric.",
             examples=[0.42],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictFloat
 
 
 class ComponentHealth(BaseModel):
@@ -13,9 +13,9 @@ class ComponentHealth(BaseModel):
     Result of one health check.
     """
 
-    ok: Annotated[bool, Field(description="Whether the check passed.")]
+    ok: Annotated[StrictBool, Field(description="Whether the check passed.")]
     latency_ms: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(
             description="How long the check took, in milliseconds; null when it was not run.",
             ge=0.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 
 class FrictionCoefficients(BaseModel):
@@ -14,15 +14,15 @@ class FrictionCoefficients(BaseModel):
     """
 
     lateral: Annotated[
-        float,
+        StrictFloat,
         Field(description="Lateral (Coulomb) friction coefficient.", ge=0.0, le=10.0),
     ]
     spinning: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Spinning (torsional) friction coefficient.", ge=0.0, le=10.0
         ),
     ]
     rolling: Annotated[
-        float, Field(description="Rolling friction coefficient.", ge=0.0, le=10.0)
+        StrictFloat, Field(description="Rolling friction coefficient.", ge=0.0, le=10.0)
     ]

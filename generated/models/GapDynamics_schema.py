@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from .MetricValue_schema import MetricValue
 from .SignalName_schema import SignalName
@@ -17,10 +17,11 @@ class GapDynamics(BaseModel):
     """
 
     nrmse_mean: Annotated[
-        float, Field(description="Mean NRMSE over dimensions.", ge=0.0, le=1000000.0)
+        StrictFloat,
+        Field(description="Mean NRMSE over dimensions.", ge=0.0, le=1000000.0),
     ]
     nrmse_worst: Annotated[
-        float,
+        StrictFloat,
         Field(description="Largest NRMSE of any dimension.", ge=0.0, le=1000000.0),
     ]
     worst_dimension: Annotated[

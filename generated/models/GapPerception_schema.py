@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from .MetricValue_schema import MetricValue
 
@@ -16,7 +16,7 @@ class GapPerception(BaseModel):
     """
 
     value: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="pseudo_reality_observation_error − baseline_observation_error.",
             ge=-1000000.0,
@@ -24,7 +24,7 @@ class GapPerception(BaseModel):
         ),
     ]
     baseline_observation_error: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="RMS observation error under the baseline.",
             ge=0.0,
@@ -32,7 +32,7 @@ class GapPerception(BaseModel):
         ),
     ]
     pseudo_reality_observation_error: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="RMS observation error under the pseudo-reality profile.",
             ge=0.0,

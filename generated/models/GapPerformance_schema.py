@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from .MetricValue_schema import MetricValue
 
@@ -16,20 +16,21 @@ class GapPerformance(BaseModel):
     """
 
     baseline_success_rate: Annotated[
-        float, Field(description="Success rate under the baseline.", ge=0.0, le=1.0)
+        StrictFloat,
+        Field(description="Success rate under the baseline.", ge=0.0, le=1.0),
     ]
     pseudo_reality_success_rate: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Success rate under the pseudo-reality profile.", ge=0.0, le=1.0
         ),
     ]
     success_rate_drop_abs: Annotated[
-        float,
+        StrictFloat,
         Field(description="baseline − pseudo-reality success rate.", ge=-1.0, le=1.0),
     ]
     success_rate_drop_rel: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(
             description="success_rate_drop_abs / baseline_success_rate; null when that is 0.",
             ge=-1000000.0,
@@ -37,7 +38,7 @@ class GapPerformance(BaseModel):
         ),
     ]
     baseline_score_mean: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Mean task score under the baseline.",
             examples=[0.42],
@@ -47,7 +48,7 @@ class GapPerformance(BaseModel):
         ),
     ]
     pseudo_reality_score_mean: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Mean task score under the pseudo-reality profile.",
             examples=[0.42],
@@ -57,7 +58,7 @@ class GapPerformance(BaseModel):
         ),
     ]
     score_drop_abs: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="baseline − pseudo-reality mean score.",
             examples=[0.42],
@@ -73,7 +74,7 @@ class GapPerformance(BaseModel):
         ),
     ]
     score_correlation: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(
             description="Pearson correlation of per-scenario mean scores (baseline vs pseudo-reality); null with fewer than 2 scenarios or zero variance.",
             ge=-1.0,

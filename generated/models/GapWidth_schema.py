@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 
 class GapWidth(BaseModel):
@@ -14,7 +14,7 @@ class GapWidth(BaseModel):
     """
 
     across_episodes: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Largest within-profile spread (max − min over a profile's episodes).",
             examples=[0.42],
@@ -24,7 +24,7 @@ class GapWidth(BaseModel):
         ),
     ]
     across_profiles: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Spread of the profile means (max − min).",
             examples=[0.42],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 
 class LinkDamping(BaseModel):
@@ -14,8 +14,8 @@ class LinkDamping(BaseModel):
     """
 
     linear: Annotated[
-        float, Field(description="Linear damping coefficient.", ge=0.0, le=10.0)
+        StrictFloat, Field(description="Linear damping coefficient.", ge=0.0, le=10.0)
     ]
     angular: Annotated[
-        float, Field(description="Angular damping coefficient.", ge=0.0, le=10.0)
+        StrictFloat, Field(description="Angular damping coefficient.", ge=0.0, le=10.0)
     ]

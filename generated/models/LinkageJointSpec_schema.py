@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictFloat
 
 from .JointType_schema import JointType
 from .StateValue_schema import StateValue
@@ -87,7 +87,7 @@ class LinkageJointSpec(BaseModel):
         ),
     ] = [0.0, 0.0, 1.0]
     lower: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Lower limit (rad, or m for prismatic); required for revolute and prismatic joints.",
             ge=-10000.0,
@@ -95,7 +95,7 @@ class LinkageJointSpec(BaseModel):
         ),
     ] = MISSING
     upper: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Upper limit (rad, or m for prismatic); required for revolute and prismatic joints.",
             ge=-10000.0,
@@ -103,13 +103,13 @@ class LinkageJointSpec(BaseModel):
         ),
     ] = MISSING
     effort_limit: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Maximum effort in N·m (N for prismatic).", ge=0.0, le=1000000.0
         ),
     ] = MISSING
     velocity_limit: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Maximum velocity in rad/s (m/s for prismatic).",
             ge=0.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from .JointType_schema import JointType
 from .StateValue_schema import StateValue
@@ -81,7 +81,7 @@ class LinkageJoint(BaseModel):
         ),
     ]
     lower: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(
             description="Lower limit; null for fixed and continuous joints.",
             ge=-10000.0,
@@ -89,7 +89,7 @@ class LinkageJoint(BaseModel):
         ),
     ]
     upper: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(
             description="Upper limit; null for fixed and continuous joints.",
             ge=-10000.0,
@@ -97,10 +97,10 @@ class LinkageJoint(BaseModel):
         ),
     ]
     effort_limit: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(description="Maximum effort; null if unlimited.", ge=0.0, le=1000000.0),
     ]
     velocity_limit: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(description="Maximum velocity; null if unlimited.", ge=0.0, le=10000.0),
     ]

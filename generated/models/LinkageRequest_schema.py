@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
 
 from .LinkageJointSpec_schema import LinkageJointSpec
 
@@ -48,7 +48,7 @@ class LinkageRequest(BaseModel):
         ),
     ] = MISSING
     export_urdf: Annotated[
-        bool,
+        StrictBool,
         Field(
             description="Write the linkage as a URDF into the asset folder and return its `urdf_path`."
         ),

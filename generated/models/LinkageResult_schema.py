@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .LinkageJoint_schema import LinkageJoint
 from .PartName_schema import PartName
@@ -63,7 +63,8 @@ class LinkageResult(BaseModel):
         list[LinkageJoint], Field(description="Every joint.", max_length=512)
     ]
     dof: Annotated[
-        int, Field(description="Degrees of freedom (non-fixed joints).", ge=0, le=512)
+        StrictInt,
+        Field(description="Degrees of freedom (non-fixed joints).", ge=0, le=512),
     ]
     urdf_path: Annotated[
         UrdfPath | None,

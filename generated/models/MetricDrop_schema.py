@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from .MetricDirection_schema import MetricDirection
 from .MetricValue_schema import MetricValue
@@ -20,7 +20,7 @@ class MetricDrop(BaseModel):
         MetricDirection, Field(description="Direction declared by the scenario.")
     ]
     baseline_mean: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Mean over the baseline's successful episodes.",
             examples=[0.42],
@@ -30,7 +30,7 @@ class MetricDrop(BaseModel):
         ),
     ]
     profile_mean: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Mean over this profile's successful episodes.",
             examples=[0.42],
@@ -40,7 +40,7 @@ class MetricDrop(BaseModel):
         ),
     ]
     drop_abs: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Absolute drop (positive = worse).",
             examples=[0.42],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .MetricSeries_schema import MetricSeries
 from .SimTime_schema import SimTime
@@ -18,7 +18,8 @@ class MetricHistory(BaseModel):
     """
 
     stride: Annotated[
-        int, Field(description="Steps between consecutive points.", ge=1, le=1000000)
+        StrictInt,
+        Field(description="Steps between consecutive points.", ge=1, le=1000000),
     ]
     step: Annotated[
         list[StepIndex],

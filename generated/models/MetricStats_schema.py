@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from .MetricValue_schema import MetricValue
 
@@ -15,9 +15,9 @@ class MetricStats(BaseModel):
     Statistics of one metric over a profile's successful episodes.
     """
 
-    n: Annotated[int, Field(description="Number of values.", ge=1, le=100000)]
+    n: Annotated[StrictInt, Field(description="Number of values.", ge=1, le=100000)]
     mean: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Mean.",
             examples=[0.42],
@@ -31,7 +31,7 @@ class MetricStats(BaseModel):
         Field(description="Sample standard deviation (n - 1); null when n < 2."),
     ]
     min: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Minimum.",
             examples=[0.42],
@@ -41,7 +41,7 @@ class MetricStats(BaseModel):
         ),
     ]
     max: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Maximum.",
             examples=[0.42],

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, StrictFloat
 
 
-class MetricValue(RootModel[float]):
+class MetricValue(RootModel[StrictFloat]):
     root: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Value of a metric in the metric's unit (see `MetricSpec.unit`). Booleans such as `success` are reported as 0 or 1. Never NaN or infinite.",
             examples=[0.42],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 
 class NoiseModel(BaseModel):
@@ -14,12 +14,12 @@ class NoiseModel(BaseModel):
     """
 
     std: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Standard deviation, in the channel's unit.", ge=0.0, le=10.0
         ),
     ]
     bias: Annotated[
-        float,
+        StrictFloat,
         Field(description="Constant offset, in the channel's unit.", ge=-10.0, le=10.0),
     ]

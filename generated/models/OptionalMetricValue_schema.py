@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, StrictFloat
 
 
-class OptionalMetricValue(RootModel[float | None]):
+class OptionalMetricValue(RootModel[StrictFloat | None]):
     root: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(
             description="A metric value, or `null` where it is undefined (e.g. a relative drop against 0).",
             examples=[0.12, None],

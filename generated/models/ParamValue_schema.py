@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, StrictFloat
 
 
-class ParamValue(RootModel[float]):
+class ParamValue(RootModel[StrictFloat]):
     root: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Value of a scenario or profile parameter, in that parameter's unit.",
             examples=[0.8],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 
 class ParameterRange(BaseModel):
@@ -14,10 +14,10 @@ class ParameterRange(BaseModel):
     """
 
     min: Annotated[
-        float,
+        StrictFloat,
         Field(description="Lower bound (inclusive).", ge=-1000000.0, le=1000000.0),
     ]
     max: Annotated[
-        float,
+        StrictFloat,
         Field(description="Upper bound (inclusive).", ge=-1000000.0, le=1000000.0),
     ]

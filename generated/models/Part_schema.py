@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from .Aabb_schema import Aabb
 from .PartGeometry_schema import PartGeometry
@@ -45,11 +45,11 @@ class Part(BaseModel):
         Field(description="Mesh file inside the asset; null for primitives."),
     ]
     mass_kg: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(description="Mass in kg; null if unknown.", ge=0.0, le=1000000.0),
     ]
     volume_m3: Annotated[
-        float | None,
+        StrictFloat | None,
         Field(description="Volume in m³; null if unknown.", ge=0.0, le=1000000.0),
     ]
     aabb: Annotated[
@@ -57,7 +57,7 @@ class Part(BaseModel):
         Field(description="Bounding box; null when the part has no geometry."),
     ]
     triangle_count: Annotated[
-        int | None,
+        StrictInt | None,
         Field(
             description="Triangles of the mesh; null for primitives.",
             ge=0,

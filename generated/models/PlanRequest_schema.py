@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictInt
 
 from .ProfileName_schema import ProfileName
 
@@ -49,5 +49,5 @@ class PlanRequest(BaseModel):
         Field(description="Profiles the plan may use; absent: all.", max_length=32),
     ] = MISSING
     max_steps: Annotated[
-        int, Field(description="Most plan steps to propose.", ge=1, le=50)
+        StrictInt, Field(description="Most plan steps to propose.", ge=1, le=50)
     ] = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .BatchRequest_schema import BatchRequest
 from .RunCreate_schema import RunCreate
@@ -16,7 +16,7 @@ class PlanStep(BaseModel):
     One proposed step of a plan: a described run or batch request, ready to submit after review.
     """
 
-    index: Annotated[int, Field(description="Position in the plan.", ge=0, le=49)]
+    index: Annotated[StrictInt, Field(description="Position in the plan.", ge=0, le=49)]
     description: Annotated[
         str, Field(description="What the step does and why.", max_length=2000)
     ]

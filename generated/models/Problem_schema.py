@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .FieldError_schema import FieldError
 
@@ -33,7 +33,8 @@ class Problem(BaseModel):
         ),
     ]
     status: Annotated[
-        int, Field(description="HTTP status code of this response.", ge=400, le=599)
+        StrictInt,
+        Field(description="HTTP status code of this response.", ge=400, le=599),
     ]
     detail: Annotated[
         str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .MetricDrop_schema import MetricDrop
 from .MetricValue_schema import MetricValue
@@ -28,7 +28,7 @@ class ProfileEvaluation(BaseModel):
         ),
     ]
     rank: Annotated[
-        int | None,
+        StrictInt | None,
         Field(
             description="1 = largest drop of the ranking metric; null for the baseline itself.",
             ge=1,
@@ -36,7 +36,8 @@ class ProfileEvaluation(BaseModel):
         ),
     ]
     episodes_used: Annotated[
-        int, Field(description="Successful episodes the statistics use.", ge=0, le=100)
+        StrictInt,
+        Field(description="Successful episodes the statistics use.", ge=0, le=100),
     ]
     drops: Annotated[
         dict[str, MetricDrop], Field(description="Drop per metric key.", max_length=128)

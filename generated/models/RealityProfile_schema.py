@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from .DomainRandomization_schema import DomainRandomization
 from .FrictionCoefficients_schema import FrictionCoefficients
@@ -44,7 +44,7 @@ class RealityProfile(BaseModel):
         ),
     ]
     timestep_s: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Physics timestep in seconds (used when a run does not give `dt`).",
             gt=0.0,
@@ -52,7 +52,7 @@ class RealityProfile(BaseModel):
         ),
     ]
     substeps: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Physics substeps per timestep (PyBullet `numSubSteps`; 1 = none).",
             ge=1,
@@ -60,7 +60,7 @@ class RealityProfile(BaseModel):
         ),
     ]
     solver_iterations: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Constraint-solver iterations per step (PyBullet `numSolverIterations`).",
             ge=1,
@@ -75,7 +75,7 @@ class RealityProfile(BaseModel):
         Field(description="Friction coefficients applied to every robot link."),
     ]
     restitution: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Restitution (bounciness) of robot links and floor, 0 = inelastic.",
             ge=0.0,
@@ -83,12 +83,12 @@ class RealityProfile(BaseModel):
         ),
     ]
     mass_scale: Annotated[
-        float,
+        StrictFloat,
         Field(description="Multiplier applied to every link mass.", ge=0.01, le=100.0),
     ]
     link_damping: Annotated[LinkDamping, Field(description="Link velocity damping.")]
     joint_damping: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Joint damping in N·m·s/rad (N·s/m for prismatic joints).",
             ge=0.0,
@@ -96,7 +96,7 @@ class RealityProfile(BaseModel):
         ),
     ]
     motor_strength_scale: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Multiplier on every motor's force/torque limit.",
             ge=0.0,
@@ -104,7 +104,7 @@ class RealityProfile(BaseModel):
         ),
     ]
     actuator_latency_steps: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Actions take effect this many steps after they are issued (a FIFO of actions).",
             ge=0,

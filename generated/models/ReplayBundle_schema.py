@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .ReplayColumns_schema import ReplayColumns
 from .ReplayManifest_schema import ReplayManifest
@@ -29,7 +29,7 @@ class ReplayBundle(BaseModel):
     ]
     manifest: Annotated[ReplayManifest, Field(description="Recording metadata.")]
     stride: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Every stride-th recorded step is included (1 = all).",
             ge=1,
@@ -37,7 +37,7 @@ class ReplayBundle(BaseModel):
         ),
     ]
     rows: Annotated[
-        int,
+        StrictInt,
         Field(description="Number of steps included in `columns`.", ge=0, le=1000000),
     ]
     columns: Annotated[ReplayColumns, Field(description="The trajectory.")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from .EngineInfo_schema import EngineInfo
 from .JointName_schema import JointName
@@ -22,7 +22,7 @@ class ReplayManifest(BaseModel):
     """
 
     format_version: Annotated[
-        int, Field(description="Replay bundle format version.", ge=1, le=100)
+        StrictInt, Field(description="Replay bundle format version.", ge=1, le=100)
     ]
     run_id: Annotated[
         str,
@@ -51,16 +51,16 @@ class ReplayManifest(BaseModel):
         Field(description="The full profile as applied (after domain randomisation)."),
     ]
     seed: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"
         ),
     ]
     dt: Annotated[
-        float, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)
+        StrictFloat, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)
     ]
     steps: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Steps requested.",
             examples=[240],
@@ -70,7 +70,7 @@ class ReplayManifest(BaseModel):
         ),
     ]
     steps_recorded: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Steps actually recorded (less than `steps` when partial).",
             ge=0,
@@ -78,7 +78,7 @@ class ReplayManifest(BaseModel):
         ),
     ]
     partial: Annotated[
-        bool,
+        StrictBool,
         Field(
             description="True when the run stopped before `steps` (failed or cancelled)."
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from .StateValue_schema import StateValue
 
@@ -16,7 +16,7 @@ class ReplayStep(BaseModel):
     """
 
     step_index: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Zero-based step index.",
             examples=[0, 239],
@@ -26,7 +26,7 @@ class ReplayStep(BaseModel):
         ),
     ]
     t: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Simulated time after the step, in seconds.",
             examples=[1.0],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from .Sha256_schema import Sha256
 
@@ -16,10 +16,10 @@ class ReplaySummary(BaseModel):
     """
 
     steps_recorded: Annotated[
-        int, Field(description="Recorded steps.", ge=0, le=1000000)
+        StrictInt, Field(description="Recorded steps.", ge=0, le=1000000)
     ]
     size_bytes: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Size of the compressed bundle in bytes.",
             ge=0,
@@ -27,7 +27,7 @@ class ReplaySummary(BaseModel):
         ),
     ]
     partial: Annotated[
-        bool,
+        StrictBool,
         Field(description="True when the recording stops before the requested steps."),
     ]
     trajectory_sha256: Annotated[

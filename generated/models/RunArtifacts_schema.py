@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 
 class RunArtifacts(BaseModel):
@@ -13,16 +13,19 @@ class RunArtifacts(BaseModel):
     Which stored artifacts of a run are available.
     """
 
-    metrics: Annotated[bool, Field(description="Metrics are available (`/metrics`).")]
+    metrics: Annotated[
+        StrictBool, Field(description="Metrics are available (`/metrics`).")
+    ]
     replay: Annotated[
-        bool,
+        StrictBool,
         Field(description="A replay bundle is available (`/replay`, `/api/sim/step`)."),
     ]
     report: Annotated[
-        bool, Field(description="A report is available (`/api/sim/report/{run_id}`).")
+        StrictBool,
+        Field(description="A report is available (`/api/sim/report/{run_id}`)."),
     ]
     partial: Annotated[
-        bool,
+        StrictBool,
         Field(
             description="The artifacts cover only part of the run (FAILED or CANCELLED mid-run)."
         ),

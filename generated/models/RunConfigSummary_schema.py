@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from .ParamValue_schema import ParamValue
 from .UrdfPath_schema import UrdfPath
@@ -30,13 +30,13 @@ class RunConfigSummary(BaseModel):
         ),
     ]
     seed: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"
         ),
     ]
     steps: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Requested number of steps.",
             examples=[240],
@@ -46,11 +46,12 @@ class RunConfigSummary(BaseModel):
         ),
     ]
     dt: Annotated[
-        float, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)
+        StrictFloat, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)
     ]
     max_duration_s: Annotated[
-        float, Field(description="Wall-clock limit in seconds.", gt=0.0, le=86400.0)
+        StrictFloat,
+        Field(description="Wall-clock limit in seconds.", gt=0.0, le=86400.0),
     ]
     record_replay: Annotated[
-        bool, Field(description="Whether a replay bundle is recorded.")
+        StrictBool, Field(description="Whether a replay bundle is recorded.")
     ]

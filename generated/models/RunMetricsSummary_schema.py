@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from .MetricValue_schema import MetricValue
 
@@ -16,16 +16,16 @@ class RunMetricsSummary(BaseModel):
     """
 
     steps: Annotated[
-        int, Field(description="Physics steps executed.", ge=0, le=1000000)
+        StrictInt, Field(description="Physics steps executed.", ge=0, le=1000000)
     ]
     sim_time_s: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Simulated time in seconds (steps × dt).", ge=0.0, le=100000.0
         ),
     ]
     wall_time_s: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Wall-clock time of the stepping loop in seconds.",
             ge=0.0,
@@ -33,7 +33,7 @@ class RunMetricsSummary(BaseModel):
         ),
     ]
     avg_step_time_ms: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Mean wall time per step in milliseconds.",
             ge=0.0,
@@ -41,7 +41,7 @@ class RunMetricsSummary(BaseModel):
         ),
     ]
     p95_step_time_ms: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="95th percentile of wall time per step in milliseconds.",
             ge=0.0,
@@ -49,7 +49,7 @@ class RunMetricsSummary(BaseModel):
         ),
     ]
     realtime_factor: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="sim_time_s / wall_time_s (above 1: faster than real time).",
             ge=0.0,

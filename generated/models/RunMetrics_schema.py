@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from .MetricHistory_schema import MetricHistory
 from .MetricValue_schema import MetricValue
@@ -32,22 +32,22 @@ class RunMetrics(BaseModel):
         RunStatus, Field(description="Status of the run when the metrics were read.")
     ]
     partial: Annotated[
-        bool,
+        StrictBool,
         Field(
             description="True when the run did not complete all its steps (FAILED or CANCELLED): the metrics cover the steps done."
         ),
     ]
     steps: Annotated[
-        int, Field(description="Physics steps executed.", ge=0, le=1000000)
+        StrictInt, Field(description="Physics steps executed.", ge=0, le=1000000)
     ]
     sim_time_s: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Simulated time in seconds (steps × dt).", ge=0.0, le=100000.0
         ),
     ]
     wall_time_s: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Wall-clock time of the stepping loop in seconds.",
             ge=0.0,
@@ -55,7 +55,7 @@ class RunMetrics(BaseModel):
         ),
     ]
     avg_step_time_ms: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Mean wall time per step in milliseconds.",
             ge=0.0,
@@ -63,7 +63,7 @@ class RunMetrics(BaseModel):
         ),
     ]
     p95_step_time_ms: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="95th percentile of wall time per step in milliseconds.",
             ge=0.0,
@@ -71,7 +71,7 @@ class RunMetrics(BaseModel):
         ),
     ]
     realtime_factor: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="sim_time_s / wall_time_s (above 1: faster than real time).",
             ge=0.0,

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import (
+    MISSING,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+)
 
 from .Tag_schema import Tag
 
@@ -19,13 +27,13 @@ class RunOptions(BaseModel):
         extra="forbid",
     )
     seed: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"
         ),
     ] = 0
     steps: Annotated[
-        int | MISSING,
+        StrictInt | MISSING,
         Field(
             description="Number of physics steps; absent: the scenario's `default_steps`.",
             examples=[240],
@@ -35,7 +43,7 @@ class RunOptions(BaseModel):
         ),
     ] = MISSING
     dt: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Physics timestep in seconds; absent: the profile's `timestep_s`.",
             gt=0.0,
@@ -62,7 +70,7 @@ class RunOptions(BaseModel):
         ),
     ] = []
     max_duration_s: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Wall-clock limit in seconds; the run is killed and FAILED `TIMEOUT` past it. Absent: the server default. Capped by the server's configured ceiling (422 above it).",
             gt=0.0,
@@ -70,7 +78,7 @@ class RunOptions(BaseModel):
         ),
     ] = MISSING
     record_replay: Annotated[
-        bool,
+        StrictBool,
         Field(
             description="Whether to record a replay bundle (needed for `/replay`, `/api/sim/step` and `replay_of`)."
         ),

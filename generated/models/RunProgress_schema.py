@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 
 class RunProgress(BaseModel):
@@ -14,10 +14,10 @@ class RunProgress(BaseModel):
     """
 
     steps_done: Annotated[
-        int, Field(description="Steps completed so far.", ge=0, le=1000000)
+        StrictInt, Field(description="Steps completed so far.", ge=0, le=1000000)
     ]
     steps_total: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Steps the run will take.",
             examples=[240],
@@ -27,5 +27,5 @@ class RunProgress(BaseModel):
         ),
     ]
     fraction: Annotated[
-        float, Field(description="steps_done / steps_total.", ge=0.0, le=1.0)
+        StrictFloat, Field(description="steps_done / steps_total.", ge=0.0, le=1.0)
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
 from .BatchId_schema import BatchId
 from .FailureCode_schema import FailureCode
@@ -70,7 +70,7 @@ class Run(BaseModel):
         BatchId | None, Field(description="Batch this run is a child of, if any.")
     ]
     episode: Annotated[
-        int | None,
+        StrictInt | None,
         Field(
             description="Domain-randomisation episode index within the batch; null outside batches.",
             ge=0,
@@ -126,7 +126,7 @@ class Run(BaseModel):
         ),
     ]
     replay_match: Annotated[
-        bool | None,
+        StrictBool | None,
         Field(
             description="For a replay: whether the trajectory hash equals the original's; null when not a replay or not finished."
         ),

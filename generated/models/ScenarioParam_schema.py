@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 
 class ScenarioParam(BaseModel):
@@ -34,7 +34,7 @@ class ScenarioParam(BaseModel):
         ),
     ]
     default: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Value used when the parameter is not given.",
             examples=[0.8],
@@ -44,7 +44,7 @@ class ScenarioParam(BaseModel):
         ),
     ]
     minimum: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Smallest accepted value (inclusive).",
             examples=[0.8],
@@ -54,7 +54,7 @@ class ScenarioParam(BaseModel):
         ),
     ]
     maximum: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Largest accepted value (inclusive).",
             examples=[0.8],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from .MetricSpec_schema import MetricSpec
 from .ScenarioParam_schema import ScenarioParam
@@ -41,7 +41,7 @@ class Scenario(BaseModel):
         ),
     ]
     dof: Annotated[
-        int | None,
+        StrictInt | None,
         Field(
             description="Number of actuated joints of the default robot; null when it depends on the URDF given.",
             ge=0,
@@ -49,13 +49,13 @@ class Scenario(BaseModel):
         ),
     ]
     accepts_urdf: Annotated[
-        bool,
+        StrictBool,
         Field(
             description="Whether the scenario runs a caller-supplied `urdf_path` (e.g. `urdf_rollout`)."
         ),
     ]
     default_steps: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Steps used when a run does not say.",
             examples=[240],

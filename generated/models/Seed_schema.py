@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, StrictInt
 
 
-class Seed(RootModel[int]):
+class Seed(RootModel[StrictInt]):
     root: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Random seed (unsigned 32-bit). The same inputs and seed reproduce a run bit for bit.",
             examples=[42],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .SegmentMethod_schema import SegmentMethod
 
@@ -33,7 +33,7 @@ class SegmentRequest(BaseModel):
         "urdf_links"
     )
     max_parts: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Fail with 422 if segmentation would yield more parts.",
             ge=1,

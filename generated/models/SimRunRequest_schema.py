@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import (
+    MISSING,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+)
 
 from .ParamValue_schema import ParamValue
 from .Tag_schema import Tag
@@ -53,7 +61,7 @@ class SimRunRequest(BaseModel):
         ),
     ] = "default"
     steps: Annotated[
-        int | MISSING,
+        StrictInt | MISSING,
         Field(
             description="Number of physics steps; absent: the scenario's `default_steps`.",
             examples=[240],
@@ -63,7 +71,7 @@ class SimRunRequest(BaseModel):
         ),
     ] = MISSING
     dt: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Physics timestep in seconds; absent: the profile's `timestep_s`.",
             gt=0.0,
@@ -71,7 +79,7 @@ class SimRunRequest(BaseModel):
         ),
     ] = MISSING
     seed: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"
         ),
@@ -87,7 +95,7 @@ class SimRunRequest(BaseModel):
         list[Tag], Field(description="Labels.", max_length=32, validate_default=True)
     ] = []
     max_duration_s: Annotated[
-        float | MISSING,
+        StrictFloat | MISSING,
         Field(
             description="Wall-clock limit in seconds (FAILED `TIMEOUT` past it); absent: server default.",
             gt=0.0,
@@ -95,7 +103,7 @@ class SimRunRequest(BaseModel):
         ),
     ] = MISSING
     record_replay: Annotated[
-        bool, Field(description="Whether to record a replay bundle.")
+        StrictBool, Field(description="Whether to record a replay bundle.")
     ] = True
     project_id: Annotated[
         str | MISSING,

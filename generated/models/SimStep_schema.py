@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .JointName_schema import JointName
 from .ReplayStep_schema import ReplayStep
@@ -28,7 +28,7 @@ class SimStep(BaseModel):
         ),
     ]
     steps_recorded: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Number of recorded steps; valid `step_index` values are 0 .. steps_recorded - 1.",
             ge=0,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, StrictFloat
 
 
-class SimTime(RootModel[float]):
+class SimTime(RootModel[StrictFloat]):
     root: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Simulated time in seconds since the start of the run.",
             examples=[1.0],

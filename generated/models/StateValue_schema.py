@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, StrictFloat
 
 
-class StateValue(RootModel[float]):
+class StateValue(RootModel[StrictFloat]):
     root: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="One component of a state, action or observation vector (SI units: m, rad, m/s, rad/s, N·m).",
             examples=[0.125],

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, StrictInt
 
 
-class StepIndex(RootModel[int]):
+class StepIndex(RootModel[StrictInt]):
     root: Annotated[
-        int,
+        StrictInt,
         Field(
             description="Zero-based index of a simulation step.",
             examples=[0, 239],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from .WebhookEventType_schema import WebhookEventType
 
@@ -16,14 +16,15 @@ class WebhookDelivery(BaseModel):
     """
 
     attempt: Annotated[
-        int, Field(description="Attempt number, 1 for the first delivery.", ge=1, le=20)
+        StrictInt,
+        Field(description="Attempt number, 1 for the first delivery.", ge=1, le=20),
     ]
     event: Annotated[WebhookEventType, Field(description="Event delivered.")]
     attempted_at: Annotated[
         AwareDatetime, Field(description="When the attempt started.")
     ]
     status_code: Annotated[
-        int | None,
+        StrictInt | None,
         Field(
             description="HTTP status the receiver answered; null if no response (see `error`).",
             ge=100,
@@ -38,12 +39,12 @@ class WebhookDelivery(BaseModel):
         ),
     ]
     duration_ms: Annotated[
-        float,
+        StrictFloat,
         Field(
             description="Duration of the attempt in milliseconds.", ge=0.0, le=600000.0
         ),
     ]
-    succeeded: Annotated[bool, Field(description="True for a 2xx answer.")]
+    succeeded: Annotated[StrictBool, Field(description="True for a 2xx answer.")]
     next_attempt_at: Annotated[
         AwareDatetime | None,
         Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, Field
+from pydantic import MISSING, BaseModel, Field, StrictInt
 
 
 class Problem(BaseModel):
@@ -15,5 +15,5 @@ class Problem(BaseModel):
 
     type: Annotated[str, Field(max_length=2048)]
     title: Annotated[str, Field(max_length=200)]
-    status: Annotated[int, Field(ge=100, le=599)]
+    status: Annotated[StrictInt, Field(ge=100, le=599)]
     detail: Annotated[str | MISSING, Field(max_length=4000)] = MISSING

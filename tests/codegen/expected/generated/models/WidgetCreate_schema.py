@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictInt
 
 
 class WidgetCreate(BaseModel):
@@ -19,7 +19,7 @@ class WidgetCreate(BaseModel):
     name: Annotated[
         str, Field(description="Display name.", max_length=64, min_length=1)
     ]
-    size: Annotated[int, Field(description="Size in units.", ge=1, le=100)] = 1
+    size: Annotated[StrictInt, Field(description="Size in units.", ge=1, le=100)] = 1
     note: Annotated[str | MISSING, Field(description="Free text.", max_length=200)] = (
         MISSING
     )

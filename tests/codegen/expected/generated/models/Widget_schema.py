@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .WidgetState_schema import WidgetState
 
@@ -28,7 +28,7 @@ class Widget(BaseModel):
     name: Annotated[
         str, Field(description="Display name.", max_length=64, min_length=1)
     ]
-    size: Annotated[int, Field(description="Size in units.", ge=1, le=100)]
+    size: Annotated[StrictInt, Field(description="Size in units.", ge=1, le=100)]
     state: WidgetState
     note: Annotated[
         str | None, Field(description="Free text, null when unset.", max_length=200)
