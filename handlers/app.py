@@ -1,0 +1,58 @@
+"""`create_app(settings)`: the generated routes wired to the real handler objects."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from generated.api import build_app
+from generated.registry import HandlerRegistry
+from handlers.health import HealthService
+from handlers.logging import configure_logging
+from handlers.middleware import install_middleware
+from handlers.pending import (
+    PendingAi,
+    PendingAssets,
+    PendingBatch,
+    PendingBenchmarks,
+    PendingDashboard,
+    PendingDesign,
+    PendingProfiles,
+    PendingProjects,
+    PendingRuns,
+    PendingScenarios,
+    PendingSim,
+)
+from handlers.problems import install_problem_handlers
+from handlers.settings import Settings
+
+
+def create_handlers(settings: Settings) -> HandlerRegistry:
+    """The handler object for every tag (see docs/status.md for what is built)."""
+    return HandlerRegistry(
+        health=HealthService(settings),
+        runs=PendingRuns(),
+        scenarios=PendingScenarios(),
+        dashboard=PendingDashboard(),
+        projects=PendingProjects(),
+        assets=PendingAssets(),
+        design=PendingDesign(),
+        sim=PendingSim(),
+        benchmarks=PendingBenchmarks(),
+        ai=PendingAi(),
+        profiles=PendingProfiles(),
+        batch=PendingBatch(),
+    )
+
+
+def create_app(
+    settings: Settings | None = None, *, handlers: HandlerRegistry | None = None
+) -> FastAPI:
+    """Build the QERS app; `handlers` lets tests wire other handler objects."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    app = build_app(docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.handlers = handlers or create_handlers(settings)
+    install_problem_handlers(app)
+    install_middleware(app, settings)
+    return app

@@ -1,0 +1,225 @@
+"""Operations not built yet: each answers 501 with a problem naming the operation.
+
+Every class here is listed in docs/status.md; the issue that builds an operation
+replaces its method with a real one (and moves it out of this module).
+"""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from generated.models import (
+    Asset,
+    AssetFormat,
+    AssetImportRequest,
+    AssetList,
+    BatchEvaluation,
+    BatchReport,
+    BatchRequest,
+    BenchmarkReport,
+    CompareRequest,
+    CompareResult,
+    Job,
+    LinkageRequest,
+    LinkageResult,
+    Plan,
+    PlanRequest,
+    Project,
+    ProjectCreate,
+    ProjectList,
+    RealityProfileList,
+    ReplayBundle,
+    Report,
+    Run,
+    RunCreate,
+    RunList,
+    RunMetrics,
+    RunOrigin,
+    RunStatus,
+    ScenarioList,
+    SegmentRequest,
+    SegmentResult,
+    SimRunRequest,
+    SimStep,
+)
+from handlers.errors import NotImplementedOperation
+
+
+class PendingRuns:
+    """`RunsHandler` operations that are not implemented yet."""
+
+    async def list_runs(
+        self,
+        *,
+        limit: int,
+        status: RunStatus | None,
+        scenario: str | None,
+        tag: str | None,
+        profile: str | None,
+        batch_id: str | None,
+        cursor: str | None,
+        response: Response,
+    ) -> RunList:
+        raise NotImplementedOperation("listRuns")
+
+    async def create_run(
+        self, *, body: RunCreate, idempotency_key: str | None, response: Response
+    ) -> Run:
+        raise NotImplementedOperation("createRun")
+
+    async def get_run(self, *, run_id: str, response: Response) -> Run:
+        raise NotImplementedOperation("getRun")
+
+    async def get_run_metrics(
+        self, *, run_id: str, history: bool, response: Response
+    ) -> RunMetrics:
+        raise NotImplementedOperation("getRunMetrics")
+
+    async def get_run_replay(self, *, run_id: str, stride: int, response: Response) -> ReplayBundle:
+        raise NotImplementedOperation("getRunReplay")
+
+    async def cancel_run(self, *, run_id: str, response: Response) -> Run:
+        raise NotImplementedOperation("cancelRun")
+
+
+class PendingScenarios:
+    """`ScenariosHandler` operations that are not implemented yet."""
+
+    async def list_scenarios(self, *, response: Response) -> ScenarioList:
+        raise NotImplementedOperation("listScenarios")
+
+
+class PendingDashboard:
+    """`DashboardHandler` operations that are not implemented yet."""
+
+    async def list_api_runs(
+        self,
+        *,
+        limit: int,
+        status: RunStatus | None,
+        scenario: str | None,
+        tag: str | None,
+        profile: str | None,
+        batch_id: str | None,
+        origin: RunOrigin | None,
+        cursor: str | None,
+        response: Response,
+    ) -> RunList:
+        raise NotImplementedOperation("listApiRuns")
+
+
+class PendingProjects:
+    """`ProjectsHandler` operations that are not implemented yet."""
+
+    async def list_projects(
+        self, *, limit: int, cursor: str | None, response: Response
+    ) -> ProjectList:
+        raise NotImplementedOperation("listProjects")
+
+    async def create_project(
+        self, *, body: ProjectCreate, idempotency_key: str | None, response: Response
+    ) -> Project:
+        raise NotImplementedOperation("createProject")
+
+
+class PendingAssets:
+    """`AssetsHandler` operations that are not implemented yet."""
+
+    async def import_asset(
+        self, *, body: AssetImportRequest, idempotency_key: str | None, response: Response
+    ) -> Asset:
+        raise NotImplementedOperation("importAsset")
+
+    async def list_assets(
+        self,
+        *,
+        limit: int,
+        project_id: str | None,
+        format: AssetFormat | None,
+        cursor: str | None,
+        response: Response,
+    ) -> AssetList:
+        raise NotImplementedOperation("listAssets")
+
+
+class PendingDesign:
+    """`DesignHandler` operations that are not implemented yet."""
+
+    async def segment_asset(self, *, body: SegmentRequest, response: Response) -> SegmentResult:
+        raise NotImplementedOperation("segmentAsset")
+
+    async def build_linkage(self, *, body: LinkageRequest, response: Response) -> LinkageResult:
+        raise NotImplementedOperation("buildLinkage")
+
+
+class PendingSim:
+    """`SimHandler` operations that are not implemented yet."""
+
+    async def start_sim_run(
+        self, *, body: SimRunRequest, idempotency_key: str | None, response: Response
+    ) -> Job:
+        raise NotImplementedOperation("startSimRun")
+
+    async def get_sim_job_status(self, *, job_id: str, response: Response) -> Job:
+        raise NotImplementedOperation("getSimJobStatus")
+
+    async def get_sim_job_metrics(
+        self, *, job_id: str, history: bool, response: Response
+    ) -> RunMetrics:
+        raise NotImplementedOperation("getSimJobMetrics")
+
+    async def get_sim_job_report(self, *, job_id: str, response: Response) -> Report:
+        raise NotImplementedOperation("getSimJobReport")
+
+    async def cancel_sim_job(self, *, job_id: str, response: Response) -> Job:
+        raise NotImplementedOperation("cancelSimJob")
+
+    async def get_sim_step(self, *, run_id: str, step_index: int, response: Response) -> SimStep:
+        raise NotImplementedOperation("getSimStep")
+
+    async def get_sim_run_metrics(
+        self, *, run_id: str, history: bool, response: Response
+    ) -> RunMetrics:
+        raise NotImplementedOperation("getSimRunMetrics")
+
+    async def get_sim_run_report(self, *, run_id: str, response: Response) -> Report:
+        raise NotImplementedOperation("getSimRunReport")
+
+
+class PendingBenchmarks:
+    """`BenchmarksHandler` operations that are not implemented yet."""
+
+    async def get_latest_benchmark(self, *, response: Response) -> BenchmarkReport:
+        raise NotImplementedOperation("getLatestBenchmark")
+
+
+class PendingAi:
+    """`AiHandler` operations that are not implemented yet."""
+
+    async def create_plan(self, *, body: PlanRequest, response: Response) -> Plan:
+        raise NotImplementedOperation("createPlan")
+
+
+class PendingProfiles:
+    """`ProfilesHandler` operations that are not implemented yet."""
+
+    async def list_reality_profiles(self, *, response: Response) -> RealityProfileList:
+        raise NotImplementedOperation("listRealityProfiles")
+
+
+class PendingBatch:
+    """`BatchHandler` operations that are not implemented yet."""
+
+    async def create_batch(
+        self, *, body: BatchRequest, idempotency_key: str | None, response: Response
+    ) -> BatchReport:
+        raise NotImplementedOperation("createBatch")
+
+    async def get_batch(self, *, batch_id: str, response: Response) -> BatchReport:
+        raise NotImplementedOperation("getBatch")
+
+    async def evaluate_batch(self, *, batch_id: str, response: Response) -> BatchEvaluation:
+        raise NotImplementedOperation("evaluateBatch")
+
+    async def compare_runs(self, *, body: CompareRequest, response: Response) -> CompareResult:
+        raise NotImplementedOperation("compareRuns")
