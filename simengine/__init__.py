@@ -1,0 +1,1 @@
+"""The simulation engine (PyBullet); never imports fastapi, generated or handlers."""
