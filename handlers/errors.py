@@ -1,18 +1,26 @@
 """The one domain error hierarchy; every message a client can read is built here.
 
 Code below the HTTP edge raises these; `handlers.problems` is the only place that turns
-them into RFC 9457 problem documents.
+them into RFC 9457 problem documents. Problem types are `urn:qers:problem:<slug>`, the
+slugs listed in contracts/schemas/Problem.schema.json and docs/errors.md.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar, TypedDict
+# The names say what went wrong (ValidationFailed, PayloadTooLarge); an "Error" suffix
+# would only add noise at every raise site.
+# ruff: noqa: N818
 
-PROBLEM_TYPE_BASE = "https://qers.dev/problems/"
+from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Literal, TypedDict
+
+PROBLEM_TYPE_BASE = "urn:qers:problem:"
+FieldLocation = Literal["body", "query", "path", "header"]
 
 
 class FieldError(TypedDict):
-    """One failing field: a JSON pointer and why it failed."""
+    """One failing input value: where it was sent, a JSON pointer to it, and why."""
 
+    location: FieldLocation
     pointer: str
     reason: str
 
@@ -20,9 +28,9 @@ class FieldError(TypedDict):
 class QersError(Exception):
     """Base of every error QERS reports to a client."""
 
-    status: ClassVar[int] = 500
-    title: ClassVar[str] = "Internal Server Error"
-    type_slug: ClassVar[str] = "internal-error"
+    status: int = 500
+    title: str = "Internal server error"
+    type_slug: str = "internal"
 
     def __init__(
         self,
@@ -36,18 +44,17 @@ class QersError(Exception):
         self.errors: list[FieldError] = list(errors)
         self.headers: dict[str, str] = dict(headers or {})
 
-    @classmethod
-    def type_uri(cls) -> str:
-        """The problem `type` URI of this error class."""
-        return PROBLEM_TYPE_BASE + cls.type_slug
+    def type_uri(self) -> str:
+        """The problem `type` URI; `about:blank` when the status says it all."""
+        return PROBLEM_TYPE_BASE + self.type_slug if self.type_slug else "about:blank"
 
 
 class MalformedBody(QersError):
     """The request body cannot be read as JSON."""
 
     status = 400
-    title = "Malformed Request Body"
-    type_slug = "malformed-body"
+    title = "Malformed request"
+    type_slug = "malformed-request"
 
     @classmethod
     def invalid_json(cls, reason: str, position: int | None) -> "MalformedBody":
@@ -66,17 +73,33 @@ class MalformedBody(QersError):
         return cls("Request body could not be parsed.")
 
 
+class Unauthorized(QersError):
+    """No valid credentials (API key or bearer token)."""
+
+    status = 401
+    title = "Unauthorized"
+    type_slug = "unauthorized"
+
+
+class Forbidden(QersError):
+    """Valid credentials without the role this operation needs."""
+
+    status = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
 class NotFoundError(QersError):
     """The resource or route does not exist."""
 
     status = 404
-    title = "Not Found"
+    title = "Not found"
     type_slug = "not-found"
 
     @classmethod
     def resource(cls, kind: str, identifier: str) -> "NotFoundError":
         """A `kind` (e.g. "run") with this id does not exist."""
-        return cls(f"{kind.capitalize()} '{identifier}' was not found.")
+        return cls(f"No {kind} with id {identifier}.")
 
     @classmethod
     def route(cls, method: str, path: str) -> "NotFoundError":
@@ -88,13 +111,15 @@ class MethodNotAllowed(QersError):
     """The route exists but not for this method; carries `Allow`."""
 
     status = 405
-    title = "Method Not Allowed"
+    title = "Method not allowed"
     type_slug = "method-not-allowed"
 
     @classmethod
     def for_methods(cls, method: str, allow: str) -> "MethodNotAllowed":
         """`method` is not one of `allow` (the `Allow` header value)."""
-        return cls(f"Method {method} is not allowed here; allowed: {allow}.", headers={"Allow": allow})
+        return cls(
+            f"Method {method} is not allowed here; allowed: {allow}.", headers={"Allow": allow}
+        )
 
 
 class ConflictError(QersError):
@@ -105,11 +130,23 @@ class ConflictError(QersError):
     type_slug = "conflict"
 
 
+class IdempotencyInProgress(ConflictError):
+    """The first request with this Idempotency-Key is still being processed."""
+
+    title = "Idempotent request in progress"
+    type_slug = "idempotency-in-progress"
+
+    @classmethod
+    def for_key(cls) -> "IdempotencyInProgress":
+        """The first request with this key has not finished."""
+        return cls("A request with this Idempotency-Key is still in progress; retry later.")
+
+
 class PayloadTooLarge(QersError):
     """The request body exceeds the configured limit."""
 
     status = 413
-    title = "Payload Too Large"
+    title = "Payload too large"
     type_slug = "payload-too-large"
 
     @classmethod
@@ -122,29 +159,43 @@ class UnsupportedMediaType(QersError):
     """The body's Content-Type is not JSON."""
 
     status = 415
-    title = "Unsupported Media Type"
+    title = "Unsupported media type"
     type_slug = "unsupported-media-type"
 
     @classmethod
     def expected_json(cls, received: str | None) -> "UnsupportedMediaType":
         """The operation takes JSON but got `received` (None: no Content-Type)."""
-        got = f"'{received}'" if received else "no Content-Type"
+        got = f"'{received[:100]}'" if received else "no Content-Type"
         return cls(f"This operation takes application/json; the request sent {got}.")
 
 
 class ValidationFailed(QersError):
-    """One or more fields failed validation; `errors` lists them."""
+    """One or more values failed validation; `errors` lists them."""
 
     status = 422
-    title = "Validation Failed"
-    type_slug = "validation-failed"
+    title = "Request validation failed"
+    type_slug = "validation"
 
     @classmethod
-    def for_fields(cls, errors: Iterable[FieldError]) -> "ValidationFailed":
-        """Errors, one per failing field."""
+    def for_fields(cls, errors: Iterable[FieldError], *, limit: int = 100) -> "ValidationFailed":
+        """Errors, one per failing value; only the first `limit` are listed."""
         listed = list(errors)
-        noun = "field" if len(listed) == 1 else "fields"
-        return cls(f"{len(listed)} {noun} failed validation.", errors=listed)
+        noun = "field is" if len(listed) == 1 else "fields are"
+        shown = f" (the first {limit} are listed)" if len(listed) > limit else ""
+        return cls(f"{len(listed)} {noun} invalid{shown}.", errors=listed[:limit])
+
+
+class IdempotencyKeyReused(QersError):
+    """The Idempotency-Key was used before with a different body."""
+
+    status = 422
+    title = "Idempotency key reused"
+    type_slug = "idempotency-key-reused"
+
+    @classmethod
+    def for_key(cls) -> "IdempotencyKeyReused":
+        """Same key, different body."""
+        return cls("This Idempotency-Key was already used with a different request body.")
 
 
 class InternalError(QersError):
@@ -160,13 +211,11 @@ class NotImplementedOperation(QersError):
     """The operation is in the contract but not implemented yet."""
 
     status = 501
-    title = "Not Implemented"
+    title = "Not implemented"
     type_slug = "not-implemented"
 
     def __init__(self, operation_id: str) -> None:
-        super().__init__(
-            f"Operation '{operation_id}' is not implemented yet; see docs/status.md"
-        )
+        super().__init__(f"Operation '{operation_id}' is not implemented yet; see docs/status.md")
         self.operation_id = operation_id
 
 
@@ -174,12 +223,25 @@ class ServiceUnavailable(QersError):
     """A dependency is down or overloaded; retry after `retry_after_s`."""
 
     status = 503
-    title = "Service Unavailable"
-    type_slug = "service-unavailable"
+    title = "Service unavailable"
+    type_slug = "unavailable"
 
     def __init__(self, detail: str, *, retry_after_s: int = 5) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
         self.retry_after_s = retry_after_s
+
+
+class HttpStatusError(QersError):
+    """Any other HTTP status: type `about:blank`, titled with the status phrase."""
+
+    type_slug = ""
+
+    def __init__(
+        self, status: int, detail: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(detail, headers=headers)
+        self.status = status
+        self.title = HTTPStatus(status).phrase
 
 
 class UnknownSchema(NotFoundError):
@@ -201,14 +263,19 @@ class ContractLoadError(InternalError):
         return cls(f"Cannot load contract {file_name}: {reason}")
 
 
-ALL_ERROR_CLASSES: tuple[type[QersError], ...] = (
+# Every problem type QERS emits, in docs/errors.md order.
+PROBLEM_CLASSES: tuple[type[QersError], ...] = (
     MalformedBody,
+    Unauthorized,
+    Forbidden,
     NotFoundError,
     MethodNotAllowed,
     ConflictError,
+    IdempotencyInProgress,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    IdempotencyKeyReused,
     InternalError,
     NotImplementedOperation,
     ServiceUnavailable,

@@ -42,7 +42,9 @@ class HealthService:
             engine=ComponentHealth(
                 ok=engine.ok, latency_ms=engine.duration_ms, detail=engine.detail
             ),
-            storage=ComponentHealth(ok=storage.writable, latency_ms=storage_ms, detail=storage.detail),
+            storage=ComponentHealth(
+                ok=storage.writable, latency_ms=storage_ms, detail=storage.detail
+            ),
             # The queue backend arrives with the distributed mode; embedded has none.
             queue=None,
             time=datetime.now(UTC),

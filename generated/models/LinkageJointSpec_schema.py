@@ -54,38 +54,35 @@ class LinkageJointSpec(BaseModel):
         ),
     ]
     origin_xyz: Annotated[
-        list[StateValue],
+        list[StateValue] | MISSING,
         Field(
-            description="Joint origin relative to the parent, in m.",
+            description="Joint origin relative to the parent, in m; absent: [0.0, 0.0, 0.0].",
             examples=[[0.0, 0.0, -9.81]],
             max_length=3,
             min_length=3,
             title="Vector3",
-            validate_default=True,
         ),
-    ] = [0.0, 0.0, 0.0]
+    ] = MISSING
     origin_rpy: Annotated[
-        list[StateValue],
+        list[StateValue] | MISSING,
         Field(
-            description="Joint origin rotation (roll, pitch, yaw) in rad.",
+            description="Joint origin rotation (roll, pitch, yaw) in rad; absent: [0.0, 0.0, 0.0].",
             examples=[[0.0, 0.0, -9.81]],
             max_length=3,
             min_length=3,
             title="Vector3",
-            validate_default=True,
         ),
-    ] = [0.0, 0.0, 0.0]
+    ] = MISSING
     axis: Annotated[
-        list[StateValue],
+        list[StateValue] | MISSING,
         Field(
-            description="Joint axis (unit vector) in the joint frame.",
+            description="Joint axis (unit vector) in the joint frame; absent: [0.0, 0.0, 1.0].",
             examples=[[0.0, 0.0, -9.81]],
             max_length=3,
             min_length=3,
             title="Vector3",
-            validate_default=True,
         ),
-    ] = [0.0, 0.0, 1.0]
+    ] = MISSING
     lower: Annotated[
         StrictFloat | MISSING,
         Field(

@@ -29,9 +29,9 @@ class SegmentRequest(BaseModel):
             title="AssetId",
         ),
     ]
-    method: Annotated[SegmentMethod, Field(description="Segmentation method.")] = (
-        "urdf_links"
-    )
+    method: Annotated[
+        SegmentMethod, Field(description="Segmentation method.")
+    ] = SegmentMethod.urdf_links
     max_parts: Annotated[
         StrictInt,
         Field(

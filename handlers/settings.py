@@ -1,0 +1,81 @@
+"""Service settings from environment variables (see docs/configuration.md)."""
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+JobBackend = Literal["embedded", "rq"]  # contracts/schemas/JobBackend.schema.json
+MIB = 1024 * 1024
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def package_version() -> str:
+    """The installed `qers` distribution's version, or a marker when not installed."""
+    try:
+        return version("qers")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; `QERS_` prefix unless noted."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QERS_", frozen=True, extra="ignore", validate_by_name=True
+    )
+
+    runs_dir: Path = Field(
+        default=Path("runs"),
+        validation_alias=AliasChoices("QERS_RUNS_DIR", "RUNS_DIR"),
+        description="Folder holding one sub-folder per run (also read as RUNS_DIR).",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("QERS_REDIS_URL", "REDIS_URL"),
+        repr=False,  # may carry a password
+        description="Redis for the distributed job backend; unset means embedded.",
+    )
+    log_level: LogLevel = "INFO"
+    max_body_bytes: int = Field(default=MIB, ge=1024, le=1024 * MIB)
+    request_id_header: str = Field(
+        default="X-Request-ID", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$"
+    )
+    default_max_duration_s: float = Field(default=300.0, gt=0)
+    max_duration_ceiling_s: float = Field(default=3600.0, gt=0)
+    engine_probe_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    engine_probe_ttl_s: float = Field(default=30.0, ge=0, le=3600)
+    version: str = Field(default_factory=package_version, min_length=1, max_length=64)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Settings read from the process environment."""
+        return cls()
+
+    @property
+    def job_backend(self) -> JobBackend:
+        """Which job backend `redis_url` selects."""
+        return "rq" if self.redis_url else "embedded"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+        if isinstance(value, str) and not value.startswith(_REDIS_SCHEMES):
+            raise ValueError(f"must start with one of {', '.join(_REDIS_SCHEMES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _duration_within_ceiling(self) -> "Settings":
+        if self.default_max_duration_s > self.max_duration_ceiling_s:
+            raise ValueError("default_max_duration_s must not exceed max_duration_ceiling_s")
+        return self

@@ -1,0 +1,80 @@
+"""Settings from the environment: QERS_ prefix, RUNS_DIR and REDIS_URL unprefixed too."""
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from handlers.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("RUNS_DIR", "REDIS_URL", "QERS_RUNS_DIR", "QERS_REDIS_URL", "QERS_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env()
+    assert settings.runs_dir == Path("runs")
+    assert settings.redis_url is None
+    assert settings.job_backend == "embedded"
+    assert settings.log_level == "INFO"
+    assert settings.max_body_bytes == 1024 * 1024
+    assert settings.request_id_header == "X-Request-ID"
+    assert settings.default_max_duration_s <= settings.max_duration_ceiling_s
+    assert settings.version
+
+
+def test_well_known_names_are_read_unprefixed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNS_DIR", "/data/runs")
+    monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
+    settings = Settings.from_env()
+    assert settings.runs_dir == Path("/data/runs")
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.job_backend == "rq"
+
+
+def test_prefixed_names_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNS_DIR", "/data/plain")
+    monkeypatch.setenv("QERS_RUNS_DIR", "/data/prefixed")
+    assert Settings.from_env().runs_dir == Path("/data/prefixed")
+
+
+def test_other_settings_need_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_BODY_BYTES", "4096")
+    monkeypatch.setenv("QERS_LOG_LEVEL", "debug")
+    monkeypatch.setenv("QERS_ENGINE_PROBE_TIMEOUT_S", "2.5")
+    settings = Settings.from_env()
+    assert settings.max_body_bytes == 1024 * 1024
+    assert settings.log_level == "DEBUG"
+    assert settings.engine_probe_timeout_s == 2.5
+
+
+def test_constructor_takes_field_names(tmp_path: Path) -> None:
+    assert Settings(runs_dir=tmp_path).runs_dir == tmp_path
+
+
+def test_empty_redis_url_means_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "")
+    assert Settings.from_env().job_backend == "embedded"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"redis_url": "http://localhost"},
+        {"log_level": "LOUD"},
+        {"max_body_bytes": 0},
+        {"default_max_duration_s": 100, "max_duration_ceiling_s": 10},
+        {"request_id_header": "Bad Header"},
+    ],
+)
+def test_invalid_values_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_redis_password_stays_out_of_repr() -> None:
+    settings = Settings(redis_url="redis://:hunter2@localhost:6379/0")
+    assert "hunter2" not in repr(settings)
