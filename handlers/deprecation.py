@@ -30,3 +30,19 @@ def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def route_deprecation_headers(route: object) -> list[tuple[bytes, bytes]]:
+    """Raw headers for a matched route the contract marks deprecated (else none).
+
+    The contract's `x-deprecated-at` and `x-sunset` reach the route as `openapi_extra`.
+    """
+    if not getattr(route, "deprecated", False):
+        return []
+    extra = getattr(route, "openapi_extra", None) or {}
+    since, sunset = extra.get("x-deprecated-at"), extra.get("x-sunset")
+    headers = deprecation_headers(
+        parse_contract_date(since) if since else None,
+        parse_contract_date(sunset) if sunset else None,
+    )
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]

@@ -7,6 +7,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from handlers.deprecation import route_deprecation_headers
 from handlers.errors import PayloadTooLarge
 from handlers.logging import log_access
 from handlers.problems import instance_of, render_problem, unexpected_error_response
@@ -41,7 +42,8 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
+                deprecation = route_deprecation_headers(scope.get("route"))
+                message["headers"] = [*message.get("headers", ()), id_header, *deprecation]
             await send(message)
 
         try:

@@ -2,7 +2,12 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
 from handlers.deprecation import deprecation_headers, parse_contract_date
+from handlers.middleware import install_middleware
+from handlers.settings import Settings
 
 
 def test_nothing_when_not_deprecated() -> None:
@@ -35,3 +40,27 @@ def test_contract_dates() -> None:
     assert parse_contract_date("2026-01-01") == datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_contract_date("2026-01-01T00:00:00Z") == datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_contract_date("2026-01-01T02:00:00+02:00") == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_deprecated_route_answers_with_both_headers() -> None:
+    app = FastAPI()
+
+    @app.get(
+        "/old",
+        deprecated=True,
+        openapi_extra={"x-deprecated-at": "2026-01-01", "x-sunset": "2027-01-31"},
+    )
+    async def old() -> dict[str, str]:
+        return {}
+
+    @app.get("/new")
+    async def new() -> dict[str, str]:
+        return {}
+
+    install_middleware(app, Settings())
+    client = TestClient(app)
+    old_response = client.get("/old")
+    assert old_response.headers["deprecation"] == "@1767225600"
+    assert old_response.headers["sunset"] == "Sun, 31 Jan 2027 00:00:00 GMT"
+    assert app.openapi()["paths"]["/old"]["get"]["deprecated"] is True
+    assert "deprecation" not in client.get("/new").headers
