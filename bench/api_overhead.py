@@ -27,7 +27,7 @@ def _load(port: int) -> float:
     # The load process runs on the other core than the servers when there are two.
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         cmd = ["taskset", "-c", "1", *cmd]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)
     if result["errors"]:
         raise RuntimeError(f"{result['errors']} non-200 answers from port {port}")

@@ -12,9 +12,7 @@ import sys
 import time
 
 
-async def _worker(
-    host: str, port: int, request: bytes, deadline: float, counts: list[int]
-) -> None:
+async def _worker(host: str, port: int, request: bytes, deadline: float, counts: list[int]) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
@@ -37,7 +35,9 @@ async def _worker(
         writer.close()
 
 
-async def _run(host: str, port: int, path: str, seconds: float, connections: int) -> dict[str, float]:
+async def _run(
+    host: str, port: int, path: str, seconds: float, connections: int
+) -> dict[str, float]:
     request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
     counts = [0, 0]
     start = time.perf_counter()

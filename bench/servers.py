@@ -40,7 +40,7 @@ def uvicorn_server(
     args += ["--no-access-log", "--log-level", "warning"]
     if factory:
         args.append("--factory")
-    proc = subprocess.Popen(  # noqa: S603 - fixed argv
+    proc = subprocess.Popen(
         args,
         cwd=ROOT,
         env={**os.environ, **(env or {})},

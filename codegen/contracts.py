@@ -156,7 +156,8 @@ def _operations(contracts: Contracts) -> list[Operation]:
                     deprecated=bool(op.get("deprecated", False)),
                     extensions={k: v for k, v in op.items() if k.startswith("x-")},
                     parameters=tuple(
-                        _parameter(contracts, p, where=where) for p in [*shared, *op.get("parameters", [])]
+                        _parameter(contracts, p, where=where)
+                        for p in [*shared, *op.get("parameters", [])]
                     ),
                     body_model=_body_model(contracts, op.get("requestBody"), where=where),
                     responses=tuple(

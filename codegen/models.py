@@ -95,5 +95,6 @@ def _init_module(classes: dict[str, str], *, header: str) -> str:
     names = sorted(classes)
     imports = "".join(f"from generated.models.{classes[n]} import {n}\n" for n in names)
     exported = "".join(f'    "{n}",\n' for n in names)
-    body = f'"""Every contract model, by its contract name."""\n\n{imports}\n__all__ = [\n{exported}]\n'
+    docstring = '"""Every contract model, by its contract name."""\n'
+    body = f"{docstring}\n{imports}\n__all__ = [\n{exported}]\n"
     return header.format(sources="contracts/schemas/") + "\n" + body

@@ -52,7 +52,9 @@ def render_code(contracts: Contracts, *, header: str) -> dict[str, str]:
             fastapi_imports=_fastapi_imports(group),
             routes=group.routes,
         )
-    files["routers/__init__.py"] = header.format(sources=openapi_files) + '"""One router per tag."""\n'
+    files["routers/__init__.py"] = (
+        header.format(sources=openapi_files) + '"""One router per tag."""\n'
+    )
     common: dict[str, Any] = {"header": header.format(sources=openapi_files), "groups": groups}
     files["protocols.py"] = env.get_template("protocols.py.jinja").render(
         **common, models=all_models

@@ -107,7 +107,9 @@ def _argument(contracts: Contracts, param: Parameter, models: set[str]) -> Argum
     else:
         py_type = _PY_TYPES.get(schema.get("type", ""))
         if py_type is None:
-            raise ContractError(f"parameter {param.name!r}: type {schema.get('type')!r} unsupported")
+            raise ContractError(
+                f"parameter {param.name!r}: type {schema.get('type')!r} unsupported"
+            )
         base = py_type
         for key, kw in _PARAM_CONSTRAINTS.items():
             if key in schema:

@@ -89,7 +89,9 @@ def _check_node(node: JsonObject, parent_key: str | None, *, where: str) -> None
         )
 
 
-def _walk(node: Any, pointer: str, parent_key: str | None) -> Iterator[tuple[str, str | None, JsonObject]]:
+def _walk(
+    node: Any, pointer: str, parent_key: str | None
+) -> Iterator[tuple[str, str | None, JsonObject]]:
     if not isinstance(node, dict):
         return
     yield pointer, parent_key, node

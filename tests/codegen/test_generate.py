@@ -81,8 +81,10 @@ app.state.handlers = HandlerRegistry(widgets=Widgets(), health=Health())
 c = TestClient(app)
 out = {
     "list": c.get("/v1/widgets?limit=7&state=READY").json(),
-    "create": [c.post("/v1/widgets", json={"name": "n"}).status_code,
-               c.post("/v1/widgets", json={"name": "n"}, headers={"Idempotency-Key": "k1"}).status_code],
+    "create": [
+        c.post("/v1/widgets", json={"name": "n"}).status_code,
+        c.post("/v1/widgets", json={"name": "n"}, headers={"Idempotency-Key": "k1"}).status_code,
+    ],
     "extra": c.post("/v1/widgets", json={"name": "n", "bogus": 1}).status_code,
     "null": c.post("/v1/widgets", json={"name": "n", "note": None}).status_code,
     "get": c.get("/v1/widgets/wdg_z").json(),
@@ -155,8 +157,8 @@ def test_refuses_error_responses_that_are_not_problems(tmp_path: Path) -> None:
     root = _contract_copy(tmp_path)
     path = root / "openapi.yaml"
     text = path.read_text().replace(
-        '"404":\n          description: No such widget.\n          content:\n            application/problem+json:',
-        '"404":\n          description: No such widget.\n          content:\n            application/json:',
+        "No such widget.\n          content:\n            application/problem+json:",
+        "No such widget.\n          content:\n            application/json:",
     )
     path.write_text(text)
     with pytest.raises(ContractError, match="404: errors are application/problem"):
