@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
 from handlers.errors import (
     FieldError,
@@ -161,11 +162,25 @@ def _from_http(exc: StarletteHTTPException, request: Request) -> QersError:
             else NotFoundError(exc.detail)
         )
     if status == 405:
-        allow = (exc.headers or {}).get("Allow", "")
-        return MethodNotAllowed.for_methods(request.method, allow)
+        return MethodNotAllowed.for_methods(request.method, _allowed_methods(request))
     if status == 413:
         return PayloadTooLarge(exc.detail)
     return HttpStatusError(status, exc.detail, headers=exc.headers)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    # Starlette's `Allow` names only the first route with this path; each method of a
+    # path is its own route here, so ask every route about every method.
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        routes = request.app.router.routes
+        if any(isinstance(r, BaseRoute) and r.matches(scope)[0] == Match.FULL for r in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def _locate(loc: tuple[Any, ...], body: Any) -> tuple[FieldLocation, str]:
