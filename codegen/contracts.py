@@ -73,6 +73,7 @@ class Contracts:
     files: dict[str, str]  # title -> file name
     openapi: JsonObject
     operations: tuple[Operation, ...] = field(default=())
+    webhooks: tuple[Operation, ...] = field(default=())  # requests QERS sends
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -112,9 +113,20 @@ def load_contracts(root: Path) -> Contracts:
     except (OSError, yaml.YAMLError) as exc:
         raise ContractError(f"{openapi_path.name}: cannot read: {exc}") from exc
     contracts = Contracts(root=root, schemas=schemas, files=files, openapi=openapi)
-    operations = tuple(_operations(contracts))
+    operations = _operations(contracts, openapi.get("paths") or {}, section="paths")
+    webhooks = _operations(contracts, openapi.get("webhooks") or {}, section="webhooks")
+    seen: set[str] = set()
+    for op in (*operations, *webhooks):
+        if op.operation_id in seen:
+            raise ContractError(f"openapi.yaml: duplicate operationId {op.operation_id!r}")
+        seen.add(op.operation_id)
     return Contracts(
-        root=root, schemas=schemas, files=files, openapi=openapi, operations=operations
+        root=root,
+        schemas=schemas,
+        files=files,
+        openapi=openapi,
+        operations=operations,
+        webhooks=webhooks,
     )
 
 
@@ -126,22 +138,18 @@ def ref_name(ref: str, *, where: str) -> str:
     return name.removesuffix(SCHEMA_SUFFIX)
 
 
-def _operations(contracts: Contracts) -> list[Operation]:
+def _operations(contracts: Contracts, items: JsonObject, *, section: str) -> tuple[Operation, ...]:
     operations: list[Operation] = []
-    seen: set[str] = set()
-    for path, item in (contracts.openapi.get("paths") or {}).items():
+    for path, item in items.items():
         shared = item.get("parameters", [])
         for method in HTTP_METHODS:
             if method not in item:
                 continue
             op = item[method]
-            where = f"openapi.yaml {method.upper()} {path}"
+            where = f"openapi.yaml {section} {method.upper()} {path}"
             op_id = op.get("operationId")
             if not isinstance(op_id, str) or not OPERATION_ID.match(op_id):
                 raise ContractError(f"{where}: operationId must be camelCase, got {op_id!r}")
-            if op_id in seen:
-                raise ContractError(f"{where}: duplicate operationId {op_id!r}")
-            seen.add(op_id)
             tags = op.get("tags") or []
             if len(tags) != 1:
                 raise ContractError(f"{where}: exactly one tag required, got {tags!r}")
@@ -166,7 +174,7 @@ def _operations(contracts: Contracts) -> list[Operation]:
                     ),
                 )
             )
-    return operations
+    return tuple(operations)
 
 
 def _schema_ref(contracts: Contracts, schema: JsonObject, *, where: str) -> str | None:

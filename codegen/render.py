@@ -61,6 +61,12 @@ def render_code(contracts: Contracts, *, header: str) -> dict[str, str]:
     )
     files["registry.py"] = env.get_template("registry.py.jinja").render(**common)
     files["deps.py"] = env.get_template("deps.py.jinja").render(**common)
+    webhooks = tuple(route_view(contracts, op) for op in contracts.webhooks)
+    files["webhooks.py"] = env.get_template("webhooks.py.jinja").render(
+        header=header.format(sources=_sources(contracts, webhooks)),
+        models=sorted({m for r in webhooks for m in r.models}),
+        routes=webhooks,
+    )
     files["api.py"] = env.get_template("api.py.jinja").render(
         **common,
         info=_info(contracts),
@@ -80,7 +86,6 @@ def _groups(contracts: Contracts) -> list[TagGroup]:
         if not ops:
             continue
         routes = tuple(route_view(contracts, op) for op in ops)
-        schema_files = sorted({contracts.schema_file(m) for r in routes for m in r.models})
         groups.append(
             TagGroup(
                 tag=tag,
@@ -88,10 +93,16 @@ def _groups(contracts: Contracts) -> list[TagGroup]:
                 attribute=snake(tag),
                 protocol=f"{pascal(tag)}Handler",
                 routes=routes,
-                sources=", ".join(["contracts/openapi.yaml", *schema_files]),
+                sources=_sources(contracts, routes),
             )
         )
     return groups
+
+
+def _sources(contracts: Contracts, routes: tuple[RouteView, ...]) -> str:
+    """The contract files a generated module comes from, for its header."""
+    schema_files = sorted({contracts.schema_file(m) for r in routes for m in r.models})
+    return ", ".join(["contracts/openapi.yaml", *schema_files])
 
 
 def _fastapi_imports(group: TagGroup) -> list[str]:

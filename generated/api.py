@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from generated import webhooks
 from generated.routers import (
     health,
     runs,
@@ -51,6 +52,10 @@ TAGS: list[dict[str, Any]] = [
         "description": "Reality profiles (physics parameter sets with domain-randomisation ranges).",
     },
     {"name": "batch", "description": "Multi-profile batch evaluation and run comparison."},
+    {
+        "name": "webhooks",
+        "description": "Events QERS sends to the `webhook_url` of a run (receivers implement these).",
+    },
 ]
 SECURITY_SCHEMES: dict[str, Any] = {
     "ApiKeyAuth": {
@@ -93,6 +98,7 @@ def publish_openapi(app: FastAPI) -> dict[str, Any]:
             description=DESCRIPTION,
             routes=app.routes,
             tags=TAGS,
+            webhooks=app.webhooks.routes,
             separate_input_output_schemas=False,
         )
         _problem_media_type(document)
@@ -113,6 +119,7 @@ def build_app(**settings: Any) -> FastAPI:
     )
     for router in ROUTERS:
         app.include_router(router)
+    app.webhooks.include_router(webhooks.router)
     app.openapi = lambda: publish_openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -120,7 +127,7 @@ def build_app(**settings: Any) -> FastAPI:
 def _problem_media_type(document: dict[str, Any]) -> None:
     # FastAPI files every response model under the route's media type (application/json);
     # the contracts file errors under application/problem+json.
-    for path_item in document.get("paths", {}).values():
+    for path_item in document.get("paths", {}).values():  # not webhooks: receivers answer those
         for operation in path_item.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content")

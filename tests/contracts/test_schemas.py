@@ -105,6 +105,7 @@ TAGS = {
     "profiles",
     "batch",
 }
+WEBHOOK_TAGS = {"webhooks"}  # requests QERS sends, under `webhooks` in openapi.yaml
 REQUIRED_TYPES = {
     "Health",
     "RunCreate",
@@ -705,7 +706,7 @@ def test_operation_ids_unique_camel_case_with_one_known_tag() -> None:
     ids = [op["operationId"] for _, _, op in operations()]
     assert len(ids) == len(set(ids))
     declared = {t["name"] for t in OPENAPI["tags"]}
-    assert declared == TAGS
+    assert declared == TAGS | WEBHOOK_TAGS
     assert all(t.get("description") for t in OPENAPI["tags"])
     for path, method, op in operations():
         assert CAMEL_CASE.match(op["operationId"]), op["operationId"]
@@ -867,3 +868,10 @@ def test_overlapping_paths_route_unambiguously() -> None:
                     assert not pattern.fullmatch(y), f"{a} would capture literal {y!r} of {b}"
                     checked += 1
     assert checked >= 6  # e.g. /api/sim/{job_id}/metrics vs /api/sim/metrics/{run_id}
+
+
+def test_webhook_event_is_published_as_a_webhook() -> None:
+    webhook = OPENAPI["webhooks"]["runEvent"]["post"]
+    assert webhook["tags"] == ["webhooks"]
+    body = webhook["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "schemas/WebhookEvent.schema.json"}
