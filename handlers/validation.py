@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from jsonschema import Draft202012Validator, validators
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry
 from referencing.exceptions import Unresolvable
@@ -15,17 +15,6 @@ from referencing.jsonschema import DRAFT202012
 from handlers.errors import ContractLoadError, UnknownSchema
 from handlers.jsonpointer import to_pointer
 
-
-def _is_integer(_checker: object, instance: object) -> bool:
-    # The server's models take integers strictly: 1.0 is not an integer there, so it is
-    # not one here either (plain 2020-12 would accept it).
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-StrictIntegerValidator = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
-)
 DEFAULT_CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"
 SCHEMA_SUFFIX = ".schema.json"
 
@@ -72,7 +61,7 @@ class ContractRegistry:
             raise UnknownSchema(str(target), self.names())
         if schema_id not in self._validators:
             schema = self._registry.contents(schema_id)
-            self._validators[schema_id] = StrictIntegerValidator(
+            self._validators[schema_id] = Draft202012Validator(
                 schema,
                 registry=self._registry,
                 format_checker=Draft202012Validator.FORMAT_CHECKER,
@@ -98,9 +87,6 @@ class ContractRegistry:
         schema_id = schema.get("$id", path.name)
         if not isinstance(schema_id, str) or schema_id in self._ids.values():
             raise ContractLoadError.bad_file(path.name, f"missing or duplicate $id {schema_id!r}")
-        # Every contract is 2020-12. Without `$schema`, a `$ref` into another file keeps
-        # our validator class (jsonschema picks the class by `$schema` when it follows one).
-        schema = {key: value for key, value in schema.items() if key != "$schema"}
         resource = DRAFT202012.create_resource(schema)
         self._registry = self._registry.with_resource(schema_id, resource)
         name = path.name.removesuffix(SCHEMA_SUFFIX).removesuffix(".json")

@@ -35,7 +35,8 @@ RUN_CREATE: list[Any] = [
     {"scenario": "drop_test", "options": {"steps": 0}},
     {"scenario": "drop_test", "options": {"steps": "100"}},
     {"scenario": "drop_test", "options": {"steps": 1.5}},
-    {"scenario": "drop_test", "options": {"steps": 100.0}},
+    {"scenario": "drop_test", "options": {"steps": 100.0}},  # integer in JSON Schema
+    {"scenario": "drop_test", "options": {"seed": 7.0, "steps": 1e3}},
     {"scenario": "drop_test", "options": {"steps": True}},
     {"scenario": "drop_test", "options": {"steps": None}},
     {"scenario": "drop_test", "options": {"dt": 0}},

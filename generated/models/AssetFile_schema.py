@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 
 class AssetFile(BaseModel):
     """
@@ -25,7 +27,7 @@ class AssetFile(BaseModel):
         ),
     ]
     size_bytes: Annotated[
-        StrictInt, Field(description="Size in bytes.", ge=0, le=10000000000)
+        StrictInt, Field(description="Size in bytes.", ge=0, le=10000000000), WHOLE_FLOAT_AS_INT
     ]
     sha256: Annotated[
         str,

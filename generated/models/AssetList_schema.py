@@ -16,9 +16,7 @@ class AssetList(BaseModel):
     One page of assets, newest first.
     """
 
-    items: Annotated[
-        list[Asset], Field(description="Assets on this page.", max_length=1000)
-    ]
+    items: Annotated[list[Asset], Field(description="Assets on this page.", max_length=1000)]
     next_cursor: Annotated[
         Cursor | None,
         Field(description="Cursor of the next page; null on the last page."),

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .AssetFile_schema import AssetFile
 from .AssetFormat_schema import AssetFormat
 from .ProjectId_schema import ProjectId
@@ -60,19 +62,21 @@ class Asset(BaseModel):
             title="RelativePath",
         ),
     ]
-    files: Annotated[
-        list[AssetFile], Field(description="Every stored file.", max_length=256)
-    ]
+    files: Annotated[list[AssetFile], Field(description="Every stored file.", max_length=256)]
     size_bytes: Annotated[
-        StrictInt, Field(description="Total size in bytes.", ge=0, le=100000000000)
+        StrictInt,
+        Field(description="Total size in bytes.", ge=0, le=100000000000),
+        WHOLE_FLOAT_AS_INT,
     ]
     link_count: Annotated[
         StrictInt | None,
         Field(description="URDF links; null for non-URDF assets.", ge=0, le=10000),
+        WHOLE_FLOAT_AS_INT,
     ]
     joint_count: Annotated[
         StrictInt | None,
         Field(description="URDF joints; null for non-URDF assets.", ge=0, le=10000),
+        WHOLE_FLOAT_AS_INT,
     ]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]
     created_at: Annotated[AwareDatetime, Field(description="Import time.")]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .FailureCode_schema import FailureCode
 from .ParamValue_schema import ParamValue
 from .RunStatus_schema import RunStatus
@@ -40,15 +42,16 @@ class BatchChild(BaseModel):
         ),
     ]
     episode: Annotated[
-        StrictInt, Field(description="Episode index within the profile.", ge=0, le=99)
+        StrictInt,
+        Field(description="Episode index within the profile.", ge=0, le=99),
+        WHOLE_FLOAT_AS_INT,
     ]
     status: Annotated[RunStatus, Field(description="Child run state.")]
     failure_code: Annotated[
         FailureCode | None, Field(description="Why it failed; null unless FAILED.")
     ]
     failure_reason: Annotated[
-        str | None,
-        Field(description="What went wrong; null unless FAILED.", max_length=2000),
+        str | None, Field(description="What went wrong; null unless FAILED.", max_length=2000)
     ]
     dr_sample: Annotated[
         dict[str, ParamValue],

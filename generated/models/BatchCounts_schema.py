@@ -7,16 +7,24 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 
 class BatchCounts(BaseModel):
     """
     Number of child runs in each state.
     """
 
-    total: Annotated[StrictInt, Field(description="All children.", ge=0, le=3200)]
-    created: Annotated[StrictInt, Field(description="CREATED.", ge=0, le=3200)]
-    queued: Annotated[StrictInt, Field(description="QUEUED.", ge=0, le=3200)]
-    running: Annotated[StrictInt, Field(description="RUNNING.", ge=0, le=3200)]
-    succeeded: Annotated[StrictInt, Field(description="SUCCEEDED.", ge=0, le=3200)]
-    failed: Annotated[StrictInt, Field(description="FAILED.", ge=0, le=3200)]
-    cancelled: Annotated[StrictInt, Field(description="CANCELLED.", ge=0, le=3200)]
+    total: Annotated[
+        StrictInt, Field(description="All children.", ge=0, le=3200), WHOLE_FLOAT_AS_INT
+    ]
+    created: Annotated[StrictInt, Field(description="CREATED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT]
+    queued: Annotated[StrictInt, Field(description="QUEUED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT]
+    running: Annotated[StrictInt, Field(description="RUNNING.", ge=0, le=3200), WHOLE_FLOAT_AS_INT]
+    succeeded: Annotated[
+        StrictInt, Field(description="SUCCEEDED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT
+    ]
+    failed: Annotated[StrictInt, Field(description="FAILED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT]
+    cancelled: Annotated[
+        StrictInt, Field(description="CANCELLED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT
+    ]

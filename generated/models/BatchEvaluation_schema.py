@@ -37,9 +37,7 @@ class BatchEvaluation(BaseModel):
             description="True when every child had finished; otherwise figures cover finished children only."
         ),
     ]
-    computed_at: Annotated[
-        AwareDatetime, Field(description="When the evaluation was computed.")
-    ]
+    computed_at: Annotated[AwareDatetime, Field(description="When the evaluation was computed.")]
     baseline_profile: Annotated[
         str,
         Field(

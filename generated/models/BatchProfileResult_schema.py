@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .MetricStats_schema import MetricStats
 from .RunId_schema import RunId
 
@@ -27,17 +29,18 @@ class BatchProfileResult(BaseModel):
             title="ProfileName",
         ),
     ]
-    episodes: Annotated[StrictInt, Field(description="Episodes run.", ge=0, le=100)]
+    episodes: Annotated[
+        StrictInt, Field(description="Episodes run.", ge=0, le=100), WHOLE_FLOAT_AS_INT
+    ]
     succeeded: Annotated[
-        StrictInt, Field(description="Episodes that succeeded.", ge=0, le=100)
+        StrictInt, Field(description="Episodes that succeeded.", ge=0, le=100), WHOLE_FLOAT_AS_INT
     ]
     failed: Annotated[
         StrictInt,
         Field(description="Episodes that failed or were cancelled.", ge=0, le=100),
+        WHOLE_FLOAT_AS_INT,
     ]
-    run_ids: Annotated[
-        list[RunId], Field(description="Child runs, by episode.", max_length=100)
-    ]
+    run_ids: Annotated[list[RunId], Field(description="Child runs, by episode.", max_length=100)]
     metrics: Annotated[
         dict[str, MetricStats],
         Field(

@@ -34,9 +34,7 @@ class BatchReport(BaseModel):
     status: Annotated[BatchStatus, Field(description="Batch state.")]
     spec: Annotated[BatchSpec, Field(description="Effective parameters.")]
     project_id: Annotated[ProjectId | None, Field(description="Project, if any.")]
-    created_at: Annotated[
-        AwareDatetime, Field(description="When the batch was accepted.")
-    ]
+    created_at: Annotated[AwareDatetime, Field(description="When the batch was accepted.")]
     started_at: Annotated[
         AwareDatetime | None,
         Field(description="When the first child started; null before."),

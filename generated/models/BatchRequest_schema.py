@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .ParamValue_schema import ParamValue
 from .ProfileName_schema import ProfileName
 from .Tag_schema import Tag
@@ -17,14 +19,15 @@ class BatchRequest(BaseModel):
     Body of `POST /api/sim/batch`: run one scenario under several reality profiles, `dr_episodes_per_profile` domain-randomised episodes each. Every profile × episode is a child run. Episode RNGs are seeded from (seed, profile, episode), so the same request reproduces the same samples.
     """
 
-    model_config = ConfigDict(
-        extra="forbid",
-    )
+    model_config = ConfigDict(extra="forbid")
     urdf_path: Annotated[
         str | MISSING,
         Field(
             description="Robot to simulate; required when the scenario has `accepts_urdf`.",
-            examples=["examples/simple_robot.urdf", "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf"],
+            examples=[
+                "examples/simple_robot.urdf",
+                "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf",
+            ],
             max_length=255,
             min_length=6,
             pattern="^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*\\.urdf$",
@@ -48,6 +51,7 @@ class BatchRequest(BaseModel):
             le=1000000,
             title="Steps",
         ),
+        WHOLE_FLOAT_AS_INT,
     ] = MISSING
     dt: Annotated[
         StrictFloat | MISSING,
@@ -59,13 +63,13 @@ class BatchRequest(BaseModel):
     ] = MISSING
     seed: Annotated[
         StrictInt,
-        Field(
-            description="Batch seed.", examples=[42], ge=0, le=4294967295, title="Seed"
-        ),
+        Field(description="Batch seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
+        WHOLE_FLOAT_AS_INT,
     ] = 0
     dr_episodes_per_profile: Annotated[
         StrictInt,
         Field(description="Domain-randomised episodes per profile.", ge=1, le=100),
+        WHOLE_FLOAT_AS_INT,
     ] = 1
     scenario: Annotated[
         str,
@@ -96,12 +100,11 @@ class BatchRequest(BaseModel):
             ge=1,
             le=64,
         ),
+        WHOLE_FLOAT_AS_INT,
     ] = MISSING
     params: Annotated[
         dict[str, ParamValue] | MISSING,
-        Field(
-            description="Scenario parameters by name, for every child.", max_length=64
-        ),
+        Field(description="Scenario parameters by name, for every child.", max_length=64),
     ] = MISSING
     max_duration_s: Annotated[
         StrictFloat | MISSING,

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .ParamValue_schema import ParamValue
 from .ProfileName_schema import ProfileName
 from .Tag_schema import Tag
@@ -32,9 +34,7 @@ class BatchSpec(BaseModel):
     urdf_path: Annotated[
         UrdfPath | None, Field(description="Robot URDF; null for built-in robots.")
     ]
-    profiles: Annotated[
-        list[ProfileName], Field(description="Profiles evaluated.", max_length=32)
-    ]
+    profiles: Annotated[list[ProfileName], Field(description="Profiles evaluated.", max_length=32)]
     baseline_profile: Annotated[
         str,
         Field(
@@ -48,13 +48,8 @@ class BatchSpec(BaseModel):
     ]
     steps: Annotated[
         StrictInt,
-        Field(
-            description="Steps per child.",
-            examples=[240],
-            ge=1,
-            le=1000000,
-            title="Steps",
-        ),
+        Field(description="Steps per child.", examples=[240], ge=1, le=1000000, title="Steps"),
+        WHOLE_FLOAT_AS_INT,
     ]
     dt: Annotated[
         StrictFloat | None,
@@ -66,21 +61,21 @@ class BatchSpec(BaseModel):
     ]
     seed: Annotated[
         StrictInt,
-        Field(
-            description="Batch seed.", examples=[42], ge=0, le=4294967295, title="Seed"
-        ),
+        Field(description="Batch seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
+        WHOLE_FLOAT_AS_INT,
     ]
     dr_episodes_per_profile: Annotated[
-        StrictInt, Field(description="Episodes per profile.", ge=1, le=100)
+        StrictInt, Field(description="Episodes per profile.", ge=1, le=100), WHOLE_FLOAT_AS_INT
     ]
     max_concurrency: Annotated[
-        StrictInt, Field(description="Most children running at once.", ge=1, le=64)
+        StrictInt,
+        Field(description="Most children running at once.", ge=1, le=64),
+        WHOLE_FLOAT_AS_INT,
     ]
     params: Annotated[
         dict[str, ParamValue], Field(description="Scenario parameters.", max_length=64)
     ]
     max_duration_s: Annotated[
-        StrictFloat,
-        Field(description="Wall-clock limit per child in seconds.", gt=0.0, le=86400.0),
+        StrictFloat, Field(description="Wall-clock limit per child in seconds.", gt=0.0, le=86400.0)
     ]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]

@@ -31,16 +31,10 @@ class BenchmarkProfileResult(BaseModel):
     ]
     G_dyn: Annotated[
         GapDynamics,
-        Field(
-            description="Dynamics gap (mean over scenarios; worst dimension over all)."
-        ),
+        Field(description="Dynamics gap (mean over scenarios; worst dimension over all)."),
     ]
-    G_perc: Annotated[
-        GapPerception, Field(description="Perception gap (mean over scenarios).")
-    ]
-    G_perf: Annotated[
-        GapPerformance, Field(description="Performance gap across scenarios.")
-    ]
+    G_perc: Annotated[GapPerception, Field(description="Perception gap (mean over scenarios).")]
+    G_perf: Annotated[GapPerformance, Field(description="Performance gap across scenarios.")]
     scenarios: Annotated[
         list[BenchmarkScenarioResult],
         Field(description="Per-scenario results.", max_length=64),

@@ -31,9 +31,7 @@ class BenchmarkReport(BaseModel):
             title="BenchmarkId",
         ),
     ]
-    created_at: Annotated[
-        AwareDatetime, Field(description="When the benchmark finished.")
-    ]
+    created_at: Annotated[AwareDatetime, Field(description="When the benchmark finished.")]
     suite: Annotated[BenchmarkSuite, Field(description="Suite definition.")]
     engine: Annotated[EngineInfo, Field(description="Versions used.")]
     duration_s: Annotated[
@@ -46,9 +44,7 @@ class BenchmarkReport(BaseModel):
     ]
     G_dyn: Annotated[
         GapDynamics,
-        Field(
-            description="Dynamics gap, aggregated over profiles (mean; worst over all)."
-        ),
+        Field(description="Dynamics gap, aggregated over profiles (mean; worst over all)."),
     ]
     G_perc: Annotated[
         GapPerception,

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .GapDynamics_schema import GapDynamics
 from .GapPerception_schema import GapPerception
 from .RunId_schema import RunId
@@ -29,17 +31,14 @@ class BenchmarkScenarioResult(BaseModel):
         ),
     ]
     episodes: Annotated[
-        StrictInt, Field(description="Episodes per profile.", ge=1, le=1000)
+        StrictInt, Field(description="Episodes per profile.", ge=1, le=1000), WHOLE_FLOAT_AS_INT
     ]
     baseline_success_rate: Annotated[
-        StrictFloat,
-        Field(description="Success rate under the baseline.", ge=0.0, le=1.0),
+        StrictFloat, Field(description="Success rate under the baseline.", ge=0.0, le=1.0)
     ]
     pseudo_reality_success_rate: Annotated[
         StrictFloat,
-        Field(
-            description="Success rate under the pseudo-reality profile.", ge=0.0, le=1.0
-        ),
+        Field(description="Success rate under the pseudo-reality profile.", ge=0.0, le=1.0),
     ]
     baseline_score_mean: Annotated[
         StrictFloat,
@@ -62,13 +61,10 @@ class BenchmarkScenarioResult(BaseModel):
         ),
     ]
     G_dyn: Annotated[GapDynamics, Field(description="Dynamics gap of this scenario.")]
-    G_perc: Annotated[
-        GapPerception, Field(description="Perception gap of this scenario.")
-    ]
+    G_perc: Annotated[GapPerception, Field(description="Perception gap of this scenario.")]
     run_ids: Annotated[
         list[RunId],
         Field(
-            description="Runs the figures come from (baseline and pseudo-reality).",
-            max_length=2000,
+            description="Runs the figures come from (baseline and pseudo-reality).", max_length=2000
         ),
     ]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .ProfileName_schema import ProfileName
 from .ScenarioName_schema import ScenarioName
 from .Seed_schema import Seed
@@ -18,10 +20,7 @@ class BenchmarkSuite(BaseModel):
     """
 
     name: Annotated[
-        str,
-        Field(
-            description="Suite name.", max_length=64, pattern="^[a-z][a-z0-9_]{0,63}$"
-        ),
+        str, Field(description="Suite name.", max_length=64, pattern="^[a-z][a-z0-9_]{0,63}$")
     ]
     version: Annotated[
         str,
@@ -34,9 +33,7 @@ class BenchmarkSuite(BaseModel):
             title="VersionString",
         ),
     ]
-    scenarios: Annotated[
-        list[ScenarioName], Field(description="Scenarios run.", max_length=64)
-    ]
+    scenarios: Annotated[list[ScenarioName], Field(description="Scenarios run.", max_length=64)]
     baseline_profile: Annotated[
         str,
         Field(
@@ -50,24 +47,20 @@ class BenchmarkSuite(BaseModel):
     ]
     profiles: Annotated[
         list[ProfileName],
-        Field(
-            description="Pseudo-reality profiles compared with the baseline.",
-            max_length=32,
-        ),
+        Field(description="Pseudo-reality profiles compared with the baseline.", max_length=32),
     ]
     episodes: Annotated[
         StrictInt,
         Field(description="Episodes per scenario and profile.", ge=1, le=1000),
+        WHOLE_FLOAT_AS_INT,
     ]
     seeds: Annotated[
-        list[Seed],
-        Field(description="Seeds of the episodes, in order.", max_length=1000),
+        list[Seed], Field(description="Seeds of the episodes, in order.", max_length=1000)
     ]
     steps: Annotated[
         StrictInt | None,
         Field(
-            description="Steps per run; null: each scenario's `default_steps`.",
-            ge=1,
-            le=1000000,
+            description="Steps per run; null: each scenario's `default_steps`.", ge=1, le=1000000
         ),
+        WHOLE_FLOAT_AS_INT,
     ]

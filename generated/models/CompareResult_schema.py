@@ -34,9 +34,7 @@ class CompareResult(BaseModel):
             description="Direction of the metric (engine metrics have fixed directions; task metrics come from the scenario)."
         ),
     ]
-    runs: Annotated[
-        list[CompareEntry], Field(description="Runs in request order.", max_length=100)
-    ]
+    runs: Annotated[list[CompareEntry], Field(description="Runs in request order.", max_length=100)]
     drop_abs: Annotated[
         list[MetricRow],
         Field(description="Absolute pairwise drops (diagonal 0).", max_length=100),

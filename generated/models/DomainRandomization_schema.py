@@ -45,9 +45,7 @@ class DomainRandomization(BaseModel):
     ]
     restitution: Annotated[
         ParameterRange | None,
-        Field(
-            description="Restitution (bounciness) of robot and floor. Null: not randomised."
-        ),
+        Field(description="Restitution (bounciness) of robot and floor. Null: not randomised."),
     ]
     mass_scale: Annotated[
         ParameterRange | None,
@@ -67,9 +65,7 @@ class DomainRandomization(BaseModel):
     ]
     motor_strength_scale: Annotated[
         ParameterRange | None,
-        Field(
-            description="Multiplier on motor force/torque limits. Null: not randomised."
-        ),
+        Field(description="Multiplier on motor force/torque limits. Null: not randomised."),
     ]
     actuator_latency_steps: Annotated[
         ParameterRange | None,

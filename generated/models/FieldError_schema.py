@@ -15,9 +15,7 @@ class FieldError(BaseModel):
     One failing input value of a 422 validation problem.
     """
 
-    location: Annotated[
-        FieldErrorLocation, Field(description="Where the value was sent.")
-    ]
+    location: Annotated[FieldErrorLocation, Field(description="Where the value was sent.")]
     pointer: Annotated[
         str,
         Field(

@@ -19,9 +19,7 @@ class FrictionCoefficients(BaseModel):
     ]
     spinning: Annotated[
         StrictFloat,
-        Field(
-            description="Spinning (torsional) friction coefficient.", ge=0.0, le=10.0
-        ),
+        Field(description="Spinning (torsional) friction coefficient.", ge=0.0, le=10.0),
     ]
     rolling: Annotated[
         StrictFloat, Field(description="Rolling friction coefficient.", ge=0.0, le=10.0)

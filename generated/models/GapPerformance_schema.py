@@ -21,9 +21,7 @@ class GapPerformance(BaseModel):
     ]
     pseudo_reality_success_rate: Annotated[
         StrictFloat,
-        Field(
-            description="Success rate under the pseudo-reality profile.", ge=0.0, le=1.0
-        ),
+        Field(description="Success rate under the pseudo-reality profile.", ge=0.0, le=1.0),
     ]
     success_rate_drop_abs: Annotated[
         StrictFloat,
@@ -69,9 +67,7 @@ class GapPerformance(BaseModel):
     ]
     score_drop_rel: Annotated[
         MetricValue | None,
-        Field(
-            description="score_drop_abs / |baseline_score_mean|; null when that is 0."
-        ),
+        Field(description="score_drop_abs / |baseline_score_mean|; null when that is 0."),
     ]
     score_correlation: Annotated[
         StrictFloat | None,

@@ -38,15 +38,11 @@ class Health(BaseModel):
     ]
     storage: Annotated[
         ComponentHealth,
-        Field(
-            description="Whether `RUNS_DIR` is writable and the run index is readable."
-        ),
+        Field(description="Whether `RUNS_DIR` is writable and the run index is readable."),
     ]
     queue: Annotated[
         ComponentHealth | None,
-        Field(
-            description="Redis reachability in the `rq` backend; null in the embedded backend."
-        ),
+        Field(description="Redis reachability in the `rq` backend; null in the embedded backend."),
     ]
     time: Annotated[
         AwareDatetime,

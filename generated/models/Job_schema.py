@@ -67,9 +67,7 @@ class Job(BaseModel):
         ),
     ]
     progress: Annotated[RunProgress, Field(description="Steps done.")]
-    created_at: Annotated[
-        AwareDatetime, Field(description="When the job was accepted.")
-    ]
+    created_at: Annotated[AwareDatetime, Field(description="When the job was accepted.")]
     queued_at: Annotated[
         AwareDatetime | None,
         Field(description="When it was enqueued; null if never queued."),
@@ -94,7 +92,5 @@ class Job(BaseModel):
     ]
     webhook: Annotated[
         RunWebhook | None,
-        Field(
-            description="Webhook configuration and deliveries; null without `webhook_url`."
-        ),
+        Field(description="Webhook configuration and deliveries; null without `webhook_url`."),
     ]

@@ -101,9 +101,7 @@ class LinkageJointSpec(BaseModel):
     ] = MISSING
     effort_limit: Annotated[
         StrictFloat | MISSING,
-        Field(
-            description="Maximum effort in N·m (N for prismatic).", ge=0.0, le=1000000.0
-        ),
+        Field(description="Maximum effort in N·m (N for prismatic).", ge=0.0, le=1000000.0),
     ] = MISSING
     velocity_limit: Annotated[
         StrictFloat | MISSING,

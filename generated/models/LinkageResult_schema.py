@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .LinkageJoint_schema import LinkageJoint
 from .PartName_schema import PartName
 from .Sha256_schema import Sha256
@@ -54,17 +56,13 @@ class LinkageResult(BaseModel):
     ]
     links: Annotated[
         list[PartName],
-        Field(
-            description="Every part in the tree, root first (breadth-first).",
-            max_length=512,
-        ),
+        Field(description="Every part in the tree, root first (breadth-first).", max_length=512),
     ]
-    joints: Annotated[
-        list[LinkageJoint], Field(description="Every joint.", max_length=512)
-    ]
+    joints: Annotated[list[LinkageJoint], Field(description="Every joint.", max_length=512)]
     dof: Annotated[
         StrictInt,
         Field(description="Degrees of freedom (non-fixed joints).", ge=0, le=512),
+        WHOLE_FLOAT_AS_INT,
     ]
     urdf_path: Annotated[
         UrdfPath | None,
@@ -73,8 +71,7 @@ class LinkageResult(BaseModel):
         ),
     ]
     urdf_sha256: Annotated[
-        Sha256 | None,
-        Field(description="SHA-256 of the exported URDF; null unless exported."),
+        Sha256 | None, Field(description="SHA-256 of the exported URDF; null unless exported.")
     ]
     warnings: Annotated[
         list[WarningMessage], Field(description="Non-fatal findings.", max_length=100)

@@ -16,9 +16,7 @@ class MetricDrop(BaseModel):
     How much worse a profile is than the baseline on one metric. Oriented so that positive means worse: drop_abs = baseline − profile for `higher_is_better`, profile − baseline for `lower_is_better`, profile − baseline for `neutral`.
     """
 
-    direction: Annotated[
-        MetricDirection, Field(description="Direction declared by the scenario.")
-    ]
+    direction: Annotated[MetricDirection, Field(description="Direction declared by the scenario.")]
     baseline_mean: Annotated[
         StrictFloat,
         Field(

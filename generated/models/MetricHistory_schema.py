@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .MetricSeries_schema import MetricSeries
 from .SimTime_schema import SimTime
 from .StepIndex_schema import StepIndex
@@ -20,21 +22,18 @@ class MetricHistory(BaseModel):
     stride: Annotated[
         StrictInt,
         Field(description="Steps between consecutive points.", ge=1, le=1000000),
+        WHOLE_FLOAT_AS_INT,
     ]
     step: Annotated[
-        list[StepIndex],
-        Field(description="Step index of each point.", max_length=10000),
+        list[StepIndex], Field(description="Step index of each point.", max_length=10000)
     ]
     t: Annotated[
         list[SimTime],
-        Field(
-            description="Simulated time of each point, in seconds.", max_length=10000
-        ),
+        Field(description="Simulated time of each point, in seconds.", max_length=10000),
     ]
     series: Annotated[
         dict[str, MetricSeries],
         Field(
-            description="Value of each recorded metric at each point, by metric key.",
-            max_length=64,
+            description="Value of each recorded metric at each point, by metric key.", max_length=64
         ),
     ]

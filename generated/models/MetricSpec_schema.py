@@ -26,9 +26,7 @@ class MetricSpec(BaseModel):
             title="MetricKey",
         ),
     ]
-    description: Annotated[
-        str, Field(description="What the metric measures.", max_length=500)
-    ]
+    description: Annotated[str, Field(description="What the metric measures.", max_length=500)]
     unit: Annotated[
         str | None,
         Field(

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .MetricValue_schema import MetricValue
 
 
@@ -15,7 +17,9 @@ class MetricStats(BaseModel):
     Statistics of one metric over a profile's successful episodes.
     """
 
-    n: Annotated[StrictInt, Field(description="Number of values.", ge=1, le=100000)]
+    n: Annotated[
+        StrictInt, Field(description="Number of values.", ge=1, le=100000), WHOLE_FLOAT_AS_INT
+    ]
     mean: Annotated[
         StrictFloat,
         Field(
@@ -27,8 +31,7 @@ class MetricStats(BaseModel):
         ),
     ]
     std: Annotated[
-        MetricValue | None,
-        Field(description="Sample standard deviation (n - 1); null when n < 2."),
+        MetricValue | None, Field(description="Sample standard deviation (n - 1); null when n < 2.")
     ]
     min: Annotated[
         StrictFloat,
@@ -58,7 +61,5 @@ class MetricStats(BaseModel):
     ]
     ci95_high: Annotated[
         MetricValue | None,
-        Field(
-            description="Upper end of the 95% confidence interval of the mean; null when n < 2."
-        ),
+        Field(description="Upper end of the 95% confidence interval of the mean; null when n < 2."),
     ]

@@ -15,9 +15,7 @@ class NoiseModel(BaseModel):
 
     std: Annotated[
         StrictFloat,
-        Field(
-            description="Standard deviation, in the channel's unit.", ge=0.0, le=10.0
-        ),
+        Field(description="Standard deviation, in the channel's unit.", ge=0.0, le=10.0),
     ]
     bias: Annotated[
         StrictFloat,

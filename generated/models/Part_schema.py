@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .Aabb_schema import Aabb
 from .PartGeometry_schema import PartGeometry
 from .PartName_schema import PartName
@@ -30,37 +32,28 @@ class Part(BaseModel):
         ),
     ]
     link_name: Annotated[
-        PartName | None,
-        Field(description="URDF link it comes from; null for mesh components."),
+        PartName | None, Field(description="URDF link it comes from; null for mesh components.")
     ]
     parent: Annotated[
         PartName | None,
-        Field(
-            description="Parent part in the URDF tree; null for the root or mesh components."
-        ),
+        Field(description="Parent part in the URDF tree; null for the root or mesh components."),
     ]
     geometry: Annotated[PartGeometry, Field(description="Collision geometry kind.")]
     mesh_path: Annotated[
-        RelativePath | None,
-        Field(description="Mesh file inside the asset; null for primitives."),
+        RelativePath | None, Field(description="Mesh file inside the asset; null for primitives.")
     ]
     mass_kg: Annotated[
-        StrictFloat | None,
-        Field(description="Mass in kg; null if unknown.", ge=0.0, le=1000000.0),
+        StrictFloat | None, Field(description="Mass in kg; null if unknown.", ge=0.0, le=1000000.0)
     ]
     volume_m3: Annotated[
         StrictFloat | None,
         Field(description="Volume in m³; null if unknown.", ge=0.0, le=1000000.0),
     ]
     aabb: Annotated[
-        Aabb | None,
-        Field(description="Bounding box; null when the part has no geometry."),
+        Aabb | None, Field(description="Bounding box; null when the part has no geometry.")
     ]
     triangle_count: Annotated[
         StrictInt | None,
-        Field(
-            description="Triangles of the mesh; null for primitives.",
-            ge=0,
-            le=100000000,
-        ),
+        Field(description="Triangles of the mesh; null for primitives.", ge=0, le=100000000),
+        WHOLE_FLOAT_AS_INT,
     ]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .ProfileName_schema import ProfileName
 
 
@@ -15,12 +17,9 @@ class PlanRequest(BaseModel):
     Body of `POST /api/ai/plan`: describe a task; QERS proposes runs and batches to evaluate it. Nothing is executed: the plan is for review.
     """
 
-    model_config = ConfigDict(
-        extra="forbid",
-    )
+    model_config = ConfigDict(extra="forbid")
     task: Annotated[
-        str,
-        Field(description="The task in plain language.", max_length=4000, min_length=1),
+        str, Field(description="The task in plain language.", max_length=4000, min_length=1)
     ]
     scenario: Annotated[
         str | MISSING,
@@ -37,7 +36,10 @@ class PlanRequest(BaseModel):
         str | MISSING,
         Field(
             description="Robot the plan should use.",
-            examples=["examples/simple_robot.urdf", "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf"],
+            examples=[
+                "examples/simple_robot.urdf",
+                "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf",
+            ],
             max_length=255,
             min_length=6,
             pattern="^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*\\.urdf$",
@@ -49,5 +51,5 @@ class PlanRequest(BaseModel):
         Field(description="Profiles the plan may use; absent: all.", max_length=32),
     ] = MISSING
     max_steps: Annotated[
-        StrictInt, Field(description="Most plan steps to propose.", ge=1, le=50)
+        StrictInt, Field(description="Most plan steps to propose.", ge=1, le=50), WHOLE_FLOAT_AS_INT
     ] = 10

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .BatchRequest_schema import BatchRequest
 from .RunCreate_schema import RunCreate
 
@@ -16,19 +18,15 @@ class PlanStep(BaseModel):
     One proposed step of a plan: a described run or batch request, ready to submit after review.
     """
 
-    index: Annotated[StrictInt, Field(description="Position in the plan.", ge=0, le=49)]
-    description: Annotated[
-        str, Field(description="What the step does and why.", max_length=2000)
+    index: Annotated[
+        StrictInt, Field(description="Position in the plan.", ge=0, le=49), WHOLE_FLOAT_AS_INT
     ]
+    description: Annotated[str, Field(description="What the step does and why.", max_length=2000)]
     run: Annotated[
         RunCreate | None,
-        Field(
-            description="Proposed `POST /v1/runs` body; null if the step is not a run."
-        ),
+        Field(description="Proposed `POST /v1/runs` body; null if the step is not a run."),
     ]
     batch: Annotated[
         BatchRequest | None,
-        Field(
-            description="Proposed `POST /api/sim/batch` body; null if the step is not a batch."
-        ),
+        Field(description="Proposed `POST /api/sim/batch` body; null if the step is not a batch."),
     ]

@@ -27,9 +27,7 @@ class Plan(BaseModel):
             title="PlanId",
         ),
     ]
-    created_at: Annotated[
-        AwareDatetime, Field(description="When the plan was generated.")
-    ]
+    created_at: Annotated[AwareDatetime, Field(description="When the plan was generated.")]
     review_required: Annotated[
         Literal[True], Field(description="Always true: plans are proposals.")
     ]
@@ -38,12 +36,8 @@ class Plan(BaseModel):
         Field(description="What produced the plan (e.g. `rules@1`).", max_length=64),
     ]
     task: Annotated[str, Field(description="The task as given.", max_length=4000)]
-    summary: Annotated[
-        str, Field(description="Short summary of the plan.", max_length=2000)
-    ]
-    steps: Annotated[
-        list[PlanStep], Field(description="Proposed steps, in order.", max_length=50)
-    ]
+    summary: Annotated[str, Field(description="Short summary of the plan.", max_length=2000)]
+    steps: Annotated[list[PlanStep], Field(description="Proposed steps, in order.", max_length=50)]
     warnings: Annotated[
         list[WarningMessage],
         Field(

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .FieldError_schema import FieldError
 
 
@@ -35,6 +37,7 @@ class Problem(BaseModel):
     status: Annotated[
         StrictInt,
         Field(description="HTTP status code of this response.", ge=400, le=599),
+        WHOLE_FLOAT_AS_INT,
     ]
     detail: Annotated[
         str,

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .MetricDrop_schema import MetricDrop
 from .MetricValue_schema import MetricValue
 
@@ -34,10 +36,12 @@ class ProfileEvaluation(BaseModel):
             ge=1,
             le=32,
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     episodes_used: Annotated[
         StrictInt,
         Field(description="Successful episodes the statistics use.", ge=0, le=100),
+        WHOLE_FLOAT_AS_INT,
     ]
     drops: Annotated[
         dict[str, MetricDrop], Field(description="Drop per metric key.", max_length=128)

@@ -16,9 +16,7 @@ class ProjectList(BaseModel):
     One page of projects, newest first.
     """
 
-    items: Annotated[
-        list[Project], Field(description="Projects on this page.", max_length=1000)
-    ]
+    items: Annotated[list[Project], Field(description="Projects on this page.", max_length=1000)]
     next_cursor: Annotated[
         Cursor | None,
         Field(description="Cursor of the next page; null on the last page."),

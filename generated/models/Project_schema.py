@@ -37,8 +37,6 @@ class Project(BaseModel):
             title="DisplayName",
         ),
     ]
-    description: Annotated[
-        str, Field(description="Description (possibly empty).", max_length=2000)
-    ]
+    description: Annotated[str, Field(description="Description (possibly empty).", max_length=2000)]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]
     created_at: Annotated[AwareDatetime, Field(description="Creation time.")]

@@ -15,6 +15,4 @@ class RealityProfileList(BaseModel):
     All reality profiles, sorted by name.
     """
 
-    items: Annotated[
-        list[RealityProfile], Field(description="The profiles.", max_length=256)
-    ]
+    items: Annotated[list[RealityProfile], Field(description="The profiles.", max_length=256)]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .DomainRandomization_schema import DomainRandomization
 from .FrictionCoefficients_schema import FrictionCoefficients
 from .LinkDamping_schema import LinkDamping
@@ -30,9 +32,7 @@ class RealityProfile(BaseModel):
             title="ProfileName",
         ),
     ]
-    description: Annotated[
-        str, Field(description="What this profile models.", max_length=1000)
-    ]
+    description: Annotated[str, Field(description="What this profile models.", max_length=1000)]
     gravity: Annotated[
         list[StateValue],
         Field(
@@ -58,6 +58,7 @@ class RealityProfile(BaseModel):
             ge=1,
             le=64,
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     solver_iterations: Annotated[
         StrictInt,
@@ -66,6 +67,7 @@ class RealityProfile(BaseModel):
             ge=1,
             le=1000,
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     floor_friction: Annotated[
         FrictionCoefficients, Field(description="Friction coefficients of the floor.")
@@ -83,25 +85,18 @@ class RealityProfile(BaseModel):
         ),
     ]
     mass_scale: Annotated[
-        StrictFloat,
-        Field(description="Multiplier applied to every link mass.", ge=0.01, le=100.0),
+        StrictFloat, Field(description="Multiplier applied to every link mass.", ge=0.01, le=100.0)
     ]
     link_damping: Annotated[LinkDamping, Field(description="Link velocity damping.")]
     joint_damping: Annotated[
         StrictFloat,
         Field(
-            description="Joint damping in N·m·s/rad (N·s/m for prismatic joints).",
-            ge=0.0,
-            le=100.0,
+            description="Joint damping in N·m·s/rad (N·s/m for prismatic joints).", ge=0.0, le=100.0
         ),
     ]
     motor_strength_scale: Annotated[
         StrictFloat,
-        Field(
-            description="Multiplier on every motor's force/torque limit.",
-            ge=0.0,
-            le=10.0,
-        ),
+        Field(description="Multiplier on every motor's force/torque limit.", ge=0.0, le=10.0),
     ]
     actuator_latency_steps: Annotated[
         StrictInt,
@@ -110,10 +105,9 @@ class RealityProfile(BaseModel):
             ge=0,
             le=100,
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
-    sensor_noise: Annotated[
-        SensorNoise, Field(description="Measurement noise per sensor channel.")
-    ]
+    sensor_noise: Annotated[SensorNoise, Field(description="Measurement noise per sensor channel.")]
     randomization: Annotated[
         DomainRandomization,
         Field(description="Domain-randomisation ranges (used by batch episodes)."),

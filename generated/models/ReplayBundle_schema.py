@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .ReplayColumns_schema import ReplayColumns
 from .ReplayManifest_schema import ReplayManifest
 
@@ -30,14 +32,12 @@ class ReplayBundle(BaseModel):
     manifest: Annotated[ReplayManifest, Field(description="Recording metadata.")]
     stride: Annotated[
         StrictInt,
-        Field(
-            description="Every stride-th recorded step is included (1 = all).",
-            ge=1,
-            le=10000,
-        ),
+        Field(description="Every stride-th recorded step is included (1 = all).", ge=1, le=10000),
+        WHOLE_FLOAT_AS_INT,
     ]
     rows: Annotated[
         StrictInt,
         Field(description="Number of steps included in `columns`.", ge=0, le=1000000),
+        WHOLE_FLOAT_AS_INT,
     ]
     columns: Annotated[ReplayColumns, Field(description="The trajectory.")]

@@ -20,9 +20,7 @@ class ReplayColumns(BaseModel):
     Recorded trajectory in columnar form: entry i of every column belongs to the same step (see `ReplayStep` for the meaning of each column).
     """
 
-    step_index: Annotated[
-        list[StepIndex], Field(description="Step indices.", max_length=1000000)
-    ]
+    step_index: Annotated[list[StepIndex], Field(description="Step indices.", max_length=1000000)]
     t: Annotated[
         list[SimTime],
         Field(
@@ -53,9 +51,7 @@ class ReplayColumns(BaseModel):
     joint_torque: Annotated[
         list[JointVector], Field(description="Joint torques.", max_length=1000000)
     ]
-    action: Annotated[
-        list[JointVector], Field(description="Applied actions.", max_length=1000000)
-    ]
+    action: Annotated[list[JointVector], Field(description="Applied actions.", max_length=1000000)]
     observation: Annotated[
         list[ObservationVector],
         Field(description="Measured observations.", max_length=1000000),

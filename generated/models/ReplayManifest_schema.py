@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .EngineInfo_schema import EngineInfo
 from .JointName_schema import JointName
 from .ParamValue_schema import ParamValue
@@ -22,7 +24,9 @@ class ReplayManifest(BaseModel):
     """
 
     format_version: Annotated[
-        StrictInt, Field(description="Replay bundle format version.", ge=1, le=100)
+        StrictInt,
+        Field(description="Replay bundle format version.", ge=1, le=100),
+        WHOLE_FLOAT_AS_INT,
     ]
     run_id: Annotated[
         str,
@@ -52,22 +56,14 @@ class ReplayManifest(BaseModel):
     ]
     seed: Annotated[
         StrictInt,
-        Field(
-            description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"
-        ),
+        Field(description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
+        WHOLE_FLOAT_AS_INT,
     ]
-    dt: Annotated[
-        StrictFloat, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)
-    ]
+    dt: Annotated[StrictFloat, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)]
     steps: Annotated[
         StrictInt,
-        Field(
-            description="Steps requested.",
-            examples=[240],
-            ge=1,
-            le=1000000,
-            title="Steps",
-        ),
+        Field(description="Steps requested.", examples=[240], ge=1, le=1000000, title="Steps"),
+        WHOLE_FLOAT_AS_INT,
     ]
     steps_recorded: Annotated[
         StrictInt,
@@ -76,19 +72,15 @@ class ReplayManifest(BaseModel):
             ge=0,
             le=1000000,
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     partial: Annotated[
         StrictBool,
-        Field(
-            description="True when the run stopped before `steps` (failed or cancelled)."
-        ),
+        Field(description="True when the run stopped before `steps` (failed or cancelled)."),
     ]
     dr_sample: Annotated[
         dict[str, ParamValue],
-        Field(
-            description="Domain-randomised values applied; empty when none.",
-            max_length=32,
-        ),
+        Field(description="Domain-randomised values applied; empty when none.", max_length=32),
     ]
     urdf_path: Annotated[
         UrdfPath | None,
@@ -99,23 +91,15 @@ class ReplayManifest(BaseModel):
         Field(description="SHA-256 of the URDF file loaded; null for built-in robots."),
     ]
     trajectory_sha256: Annotated[
-        Sha256 | None,
-        Field(description="SHA-256 of the trajectory arrays; null when partial."),
+        Sha256 | None, Field(description="SHA-256 of the trajectory arrays; null when partial.")
     ]
     joint_names: Annotated[
         list[JointName],
-        Field(
-            description="Movable joints, in the order of every `JointVector`.",
-            max_length=64,
-        ),
+        Field(description="Movable joints, in the order of every `JointVector`.", max_length=64),
     ]
     observation_names: Annotated[
         list[SignalName],
         Field(description="Dimensions of `observation`, in order.", max_length=512),
     ]
-    engine: Annotated[
-        EngineInfo, Field(description="Versions that produced the recording.")
-    ]
-    created_at: Annotated[
-        AwareDatetime, Field(description="When the bundle was written.")
-    ]
+    engine: Annotated[EngineInfo, Field(description="Versions that produced the recording.")]
+    created_at: Annotated[AwareDatetime, Field(description="When the bundle was written.")]

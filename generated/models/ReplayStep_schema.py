@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .StateValue_schema import StateValue
 
 
@@ -24,6 +26,7 @@ class ReplayStep(BaseModel):
             le=999999,
             title="StepIndex",
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     t: Annotated[
         StrictFloat,

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .Sha256_schema import Sha256
 
 
@@ -16,23 +18,17 @@ class ReplaySummary(BaseModel):
     """
 
     steps_recorded: Annotated[
-        StrictInt, Field(description="Recorded steps.", ge=0, le=1000000)
+        StrictInt, Field(description="Recorded steps.", ge=0, le=1000000), WHOLE_FLOAT_AS_INT
     ]
     size_bytes: Annotated[
         StrictInt,
-        Field(
-            description="Size of the compressed bundle in bytes.",
-            ge=0,
-            le=1000000000000,
-        ),
+        Field(description="Size of the compressed bundle in bytes.", ge=0, le=1000000000000),
+        WHOLE_FLOAT_AS_INT,
     ]
     partial: Annotated[
-        StrictBool,
-        Field(description="True when the recording stops before the requested steps."),
+        StrictBool, Field(description="True when the recording stops before the requested steps.")
     ]
     trajectory_sha256: Annotated[
         Sha256 | None, Field(description="Trajectory hash; null when partial.")
     ]
-    urdf_sha256: Annotated[
-        Sha256 | None, Field(description="URDF hash; null for built-in robots.")
-    ]
+    urdf_sha256: Annotated[Sha256 | None, Field(description="URDF hash; null for built-in robots.")]

@@ -31,15 +31,11 @@ class Report(BaseModel):
             title="RunId",
         ),
     ]
-    generated_at: Annotated[
-        AwareDatetime, Field(description="When the report was generated.")
-    ]
+    generated_at: Annotated[AwareDatetime, Field(description="When the report was generated.")]
     run: Annotated[Run, Field(description="The run.")]
     metrics: Annotated[
         RunMetrics | None,
-        Field(
-            description="Metrics (without history); null when the run produced none."
-        ),
+        Field(description="Metrics (without history); null when the run produced none."),
     ]
     profile: Annotated[
         RealityProfile,

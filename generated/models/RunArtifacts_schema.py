@@ -13,9 +13,7 @@ class RunArtifacts(BaseModel):
     Which stored artifacts of a run are available.
     """
 
-    metrics: Annotated[
-        StrictBool, Field(description="Metrics are available (`/metrics`).")
-    ]
+    metrics: Annotated[StrictBool, Field(description="Metrics are available (`/metrics`).")]
     replay: Annotated[
         StrictBool,
         Field(description="A replay bundle is available (`/replay`, `/api/sim/step`)."),

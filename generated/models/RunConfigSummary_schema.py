@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .ParamValue_schema import ParamValue
 from .UrdfPath_schema import UrdfPath
 
@@ -24,16 +26,12 @@ class RunConfigSummary(BaseModel):
     ]
     params: Annotated[
         dict[str, ParamValue],
-        Field(
-            description="Every scenario parameter with its effective value.",
-            max_length=64,
-        ),
+        Field(description="Every scenario parameter with its effective value.", max_length=64),
     ]
     seed: Annotated[
         StrictInt,
-        Field(
-            description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"
-        ),
+        Field(description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
+        WHOLE_FLOAT_AS_INT,
     ]
     steps: Annotated[
         StrictInt,
@@ -44,14 +42,10 @@ class RunConfigSummary(BaseModel):
             le=1000000,
             title="Steps",
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
-    dt: Annotated[
-        StrictFloat, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)
-    ]
+    dt: Annotated[StrictFloat, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)]
     max_duration_s: Annotated[
-        StrictFloat,
-        Field(description="Wall-clock limit in seconds.", gt=0.0, le=86400.0),
+        StrictFloat, Field(description="Wall-clock limit in seconds.", gt=0.0, le=86400.0)
     ]
-    record_replay: Annotated[
-        StrictBool, Field(description="Whether a replay bundle is recorded.")
-    ]
+    record_replay: Annotated[StrictBool, Field(description="Whether a replay bundle is recorded.")]

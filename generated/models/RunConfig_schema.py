@@ -22,7 +22,10 @@ class RunConfig(BaseModel):
         str | MISSING,
         Field(
             description="Robot to simulate; required by scenarios with `accepts_urdf`, refused (422) by others.",
-            examples=["examples/simple_robot.urdf", "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf"],
+            examples=[
+                "examples/simple_robot.urdf",
+                "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf",
+            ],
             max_length=255,
             min_length=6,
             pattern="^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*\\.urdf$",

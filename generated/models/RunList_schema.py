@@ -16,9 +16,7 @@ class RunList(BaseModel):
     One page of runs, newest first (stable order).
     """
 
-    items: Annotated[
-        list[Run], Field(description="Runs on this page.", max_length=1000)
-    ]
+    items: Annotated[list[Run], Field(description="Runs on this page.", max_length=1000)]
     next_cursor: Annotated[
         Cursor | None,
         Field(description="Cursor of the next page; null on the last page."),

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .MetricValue_schema import MetricValue
 
 
@@ -16,29 +18,21 @@ class RunMetricsSummary(BaseModel):
     """
 
     steps: Annotated[
-        StrictInt, Field(description="Physics steps executed.", ge=0, le=1000000)
+        StrictInt,
+        Field(description="Physics steps executed.", ge=0, le=1000000),
+        WHOLE_FLOAT_AS_INT,
     ]
     sim_time_s: Annotated[
         StrictFloat,
-        Field(
-            description="Simulated time in seconds (steps × dt).", ge=0.0, le=100000.0
-        ),
+        Field(description="Simulated time in seconds (steps × dt).", ge=0.0, le=100000.0),
     ]
     wall_time_s: Annotated[
         StrictFloat,
-        Field(
-            description="Wall-clock time of the stepping loop in seconds.",
-            ge=0.0,
-            le=1000000.0,
-        ),
+        Field(description="Wall-clock time of the stepping loop in seconds.", ge=0.0, le=1000000.0),
     ]
     avg_step_time_ms: Annotated[
         StrictFloat,
-        Field(
-            description="Mean wall time per step in milliseconds.",
-            ge=0.0,
-            le=10000000.0,
-        ),
+        Field(description="Mean wall time per step in milliseconds.", ge=0.0, le=10000000.0),
     ]
     p95_step_time_ms: Annotated[
         StrictFloat,

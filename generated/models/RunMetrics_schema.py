@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .MetricHistory_schema import MetricHistory
 from .MetricValue_schema import MetricValue
 from .RunStatus_schema import RunStatus
@@ -28,9 +30,7 @@ class RunMetrics(BaseModel):
             title="RunId",
         ),
     ]
-    status: Annotated[
-        RunStatus, Field(description="Status of the run when the metrics were read.")
-    ]
+    status: Annotated[RunStatus, Field(description="Status of the run when the metrics were read.")]
     partial: Annotated[
         StrictBool,
         Field(
@@ -38,29 +38,21 @@ class RunMetrics(BaseModel):
         ),
     ]
     steps: Annotated[
-        StrictInt, Field(description="Physics steps executed.", ge=0, le=1000000)
+        StrictInt,
+        Field(description="Physics steps executed.", ge=0, le=1000000),
+        WHOLE_FLOAT_AS_INT,
     ]
     sim_time_s: Annotated[
         StrictFloat,
-        Field(
-            description="Simulated time in seconds (steps × dt).", ge=0.0, le=100000.0
-        ),
+        Field(description="Simulated time in seconds (steps × dt).", ge=0.0, le=100000.0),
     ]
     wall_time_s: Annotated[
         StrictFloat,
-        Field(
-            description="Wall-clock time of the stepping loop in seconds.",
-            ge=0.0,
-            le=1000000.0,
-        ),
+        Field(description="Wall-clock time of the stepping loop in seconds.", ge=0.0, le=1000000.0),
     ]
     avg_step_time_ms: Annotated[
         StrictFloat,
-        Field(
-            description="Mean wall time per step in milliseconds.",
-            ge=0.0,
-            le=10000000.0,
-        ),
+        Field(description="Mean wall time per step in milliseconds.", ge=0.0, le=10000000.0),
     ]
     p95_step_time_ms: Annotated[
         StrictFloat,
@@ -87,7 +79,5 @@ class RunMetrics(BaseModel):
     ]
     history: Annotated[
         MetricHistory | None,
-        Field(
-            description="Metric history by step; null unless requested with `history=true`."
-        ),
+        Field(description="Metric history by step; null unless requested with `history=true`."),
     ]

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import (
-    MISSING,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-)
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+
+from generated.types import WHOLE_FLOAT_AS_INT
 
 from .Tag_schema import Tag
 
@@ -23,14 +17,11 @@ class RunOptions(BaseModel):
     Execution options of a run.
     """
 
-    model_config = ConfigDict(
-        extra="forbid",
-    )
+    model_config = ConfigDict(extra="forbid")
     seed: Annotated[
         StrictInt,
-        Field(
-            description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"
-        ),
+        Field(description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
+        WHOLE_FLOAT_AS_INT,
     ] = 0
     steps: Annotated[
         StrictInt | MISSING,
@@ -41,6 +32,7 @@ class RunOptions(BaseModel):
             le=1000000,
             title="Steps",
         ),
+        WHOLE_FLOAT_AS_INT,
     ] = MISSING
     dt: Annotated[
         StrictFloat | MISSING,

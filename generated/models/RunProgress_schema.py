@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 
 class RunProgress(BaseModel):
     """
@@ -14,18 +16,15 @@ class RunProgress(BaseModel):
     """
 
     steps_done: Annotated[
-        StrictInt, Field(description="Steps completed so far.", ge=0, le=1000000)
+        StrictInt,
+        Field(description="Steps completed so far.", ge=0, le=1000000),
+        WHOLE_FLOAT_AS_INT,
     ]
     steps_total: Annotated[
         StrictInt,
         Field(
-            description="Steps the run will take.",
-            examples=[240],
-            ge=1,
-            le=1000000,
-            title="Steps",
+            description="Steps the run will take.", examples=[240], ge=1, le=1000000, title="Steps"
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
-    fraction: Annotated[
-        StrictFloat, Field(description="steps_done / steps_total.", ge=0.0, le=1.0)
-    ]
+    fraction: Annotated[StrictFloat, Field(description="steps_done / steps_total.", ge=0.0, le=1.0)]

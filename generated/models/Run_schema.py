@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .BatchId_schema import BatchId
 from .FailureCode_schema import FailureCode
 from .ParamValue_schema import ParamValue
@@ -66,9 +68,7 @@ class Run(BaseModel):
     project_id: Annotated[
         ProjectId | None, Field(description="Project the run belongs to, if any.")
     ]
-    batch_id: Annotated[
-        BatchId | None, Field(description="Batch this run is a child of, if any.")
-    ]
+    batch_id: Annotated[BatchId | None, Field(description="Batch this run is a child of, if any.")]
     episode: Annotated[
         StrictInt | None,
         Field(
@@ -76,6 +76,7 @@ class Run(BaseModel):
             ge=0,
             le=999,
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]
     config: Annotated[RunConfigSummary, Field(description="Effective configuration.")]
@@ -87,9 +88,7 @@ class Run(BaseModel):
         ),
     ]
     progress: Annotated[RunProgress, Field(description="Steps done so far.")]
-    created_at: Annotated[
-        AwareDatetime, Field(description="When the run was accepted.")
-    ]
+    created_at: Annotated[AwareDatetime, Field(description="When the run was accepted.")]
     queued_at: Annotated[
         AwareDatetime | None,
         Field(description="When it was enqueued (rq backend); null if never queued."),
@@ -98,12 +97,10 @@ class Run(BaseModel):
         AwareDatetime | None, Field(description="When stepping started; null before.")
     ]
     finished_at: Annotated[
-        AwareDatetime | None,
-        Field(description="When it reached a final state; null before."),
+        AwareDatetime | None, Field(description="When it reached a final state; null before.")
     ]
     failure_code: Annotated[
-        FailureCode | None,
-        Field(description="Why it failed; null unless status is FAILED."),
+        FailureCode | None, Field(description="Why it failed; null unless status is FAILED.")
     ]
     failure_reason: Annotated[
         str | None,
@@ -114,16 +111,12 @@ class Run(BaseModel):
     ]
     metrics: Annotated[
         RunMetricsSummary | None,
-        Field(
-            description="Metrics summary; null until the run has finished with metrics."
-        ),
+        Field(description="Metrics summary; null until the run has finished with metrics."),
     ]
     artifacts: Annotated[RunArtifacts, Field(description="Which artifacts are stored.")]
     replay_of: Annotated[
         RunId | None,
-        Field(
-            description="The run whose recorded inputs this run replays; null otherwise."
-        ),
+        Field(description="The run whose recorded inputs this run replays; null otherwise."),
     ]
     replay_match: Annotated[
         StrictBool | None,

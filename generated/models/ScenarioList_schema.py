@@ -15,6 +15,4 @@ class ScenarioList(BaseModel):
     All registered scenarios, sorted by name.
     """
 
-    items: Annotated[
-        list[Scenario], Field(description="The scenarios.", max_length=256)
-    ]
+    items: Annotated[list[Scenario], Field(description="The scenarios.", max_length=256)]

@@ -24,14 +24,10 @@ class ScenarioParam(BaseModel):
             title="ParamName",
         ),
     ]
-    description: Annotated[
-        str, Field(description="What the parameter controls.", max_length=500)
-    ]
+    description: Annotated[str, Field(description="What the parameter controls.", max_length=500)]
     unit: Annotated[
         str | None,
-        Field(
-            description="Unit of the parameter, null if dimensionless.", max_length=32
-        ),
+        Field(description="Unit of the parameter, null if dimensionless.", max_length=32),
     ]
     default: Annotated[
         StrictFloat,

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .MetricSpec_schema import MetricSpec
 from .ScenarioParam_schema import ScenarioParam
 
@@ -27,12 +29,8 @@ class Scenario(BaseModel):
             title="ScenarioName",
         ),
     ]
-    title: Annotated[
-        str, Field(description="Short human-readable title.", max_length=200)
-    ]
-    description: Annotated[
-        str, Field(description="What the scenario does.", max_length=2000)
-    ]
+    title: Annotated[str, Field(description="Short human-readable title.", max_length=200)]
+    description: Annotated[str, Field(description="What the scenario does.", max_length=2000)]
     robot: Annotated[
         str,
         Field(
@@ -47,6 +45,7 @@ class Scenario(BaseModel):
             ge=0,
             le=64,
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     accepts_urdf: Annotated[
         StrictBool,
@@ -63,13 +62,10 @@ class Scenario(BaseModel):
             le=1000000,
             title="Steps",
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     success_criterion: Annotated[
-        str,
-        Field(
-            description="When a run of this scenario counts as a success.",
-            max_length=1000,
-        ),
+        str, Field(description="When a run of this scenario counts as a success.", max_length=1000)
     ]
     primary_metric: Annotated[
         str,

@@ -7,8 +7,10 @@ from typing import Annotated
 
 from pydantic import Field, RootModel, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT, ContractInt
 
-class Seed(RootModel[StrictInt]):
+
+class Seed(RootModel[ContractInt]):
     root: Annotated[
         StrictInt,
         Field(
@@ -18,4 +20,5 @@ class Seed(RootModel[StrictInt]):
             le=4294967295,
             title="Seed",
         ),
+        WHOLE_FLOAT_AS_INT,
     ]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .SegmentMethod_schema import SegmentMethod
 
 
@@ -15,9 +17,7 @@ class SegmentRequest(BaseModel):
     Body of `POST /api/design/segment`: split an asset into parts.
     """
 
-    model_config = ConfigDict(
-        extra="forbid",
-    )
+    model_config = ConfigDict(extra="forbid")
     asset_id: Annotated[
         str,
         Field(
@@ -29,14 +29,11 @@ class SegmentRequest(BaseModel):
             title="AssetId",
         ),
     ]
-    method: Annotated[
-        SegmentMethod, Field(description="Segmentation method.")
-    ] = SegmentMethod.urdf_links
+    method: Annotated[SegmentMethod, Field(description="Segmentation method.")] = (
+        SegmentMethod.urdf_links
+    )
     max_parts: Annotated[
         StrictInt,
-        Field(
-            description="Fail with 422 if segmentation would yield more parts.",
-            ge=1,
-            le=512,
-        ),
+        Field(description="Fail with 422 if segmentation would yield more parts.", ge=1, le=512),
+        WHOLE_FLOAT_AS_INT,
     ] = 64

@@ -15,18 +15,10 @@ class SensorNoise(BaseModel):
     Sensor noise per measured channel (seeded; reproducible).
     """
 
-    joint_position: Annotated[
-        NoiseModel, Field(description="Joint positions (rad or m).")
-    ]
-    joint_velocity: Annotated[
-        NoiseModel, Field(description="Joint velocities (rad/s or m/s).")
-    ]
-    base_orientation: Annotated[
-        NoiseModel, Field(description="Base roll/pitch/yaw (rad).")
-    ]
-    base_linear_velocity: Annotated[
-        NoiseModel, Field(description="Base linear velocity (m/s).")
-    ]
+    joint_position: Annotated[NoiseModel, Field(description="Joint positions (rad or m).")]
+    joint_velocity: Annotated[NoiseModel, Field(description="Joint velocities (rad/s or m/s).")]
+    base_orientation: Annotated[NoiseModel, Field(description="Base roll/pitch/yaw (rad).")]
+    base_linear_velocity: Annotated[NoiseModel, Field(description="Base linear velocity (m/s).")]
     base_angular_velocity: Annotated[
         NoiseModel, Field(description="Base angular velocity (rad/s).")
     ]

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import (
-    MISSING,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-)
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+
+from generated.types import WHOLE_FLOAT_AS_INT
 
 from .ParamValue_schema import ParamValue
 from .Tag_schema import Tag
@@ -24,9 +18,7 @@ class SimRunRequest(BaseModel):
     Body of `POST /api/sim/run`: start one simulation job (a run with origin `sim`).
     """
 
-    model_config = ConfigDict(
-        extra="forbid",
-    )
+    model_config = ConfigDict(extra="forbid")
     scenario: Annotated[
         str,
         Field(
@@ -42,7 +34,10 @@ class SimRunRequest(BaseModel):
         str | MISSING,
         Field(
             description="Robot to simulate; required when the scenario has `accepts_urdf`.",
-            examples=["examples/simple_robot.urdf", "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf"],
+            examples=[
+                "examples/simple_robot.urdf",
+                "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf",
+            ],
             max_length=255,
             min_length=6,
             pattern="^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*\\.urdf$",
@@ -69,6 +64,7 @@ class SimRunRequest(BaseModel):
             le=1000000,
             title="Steps",
         ),
+        WHOLE_FLOAT_AS_INT,
     ] = MISSING
     dt: Annotated[
         StrictFloat | MISSING,
@@ -80,16 +76,12 @@ class SimRunRequest(BaseModel):
     ] = MISSING
     seed: Annotated[
         StrictInt,
-        Field(
-            description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"
-        ),
+        Field(description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
+        WHOLE_FLOAT_AS_INT,
     ] = 0
     params: Annotated[
         dict[str, ParamValue] | MISSING,
-        Field(
-            description="Scenario parameters by name (see `Scenario.params`).",
-            max_length=64,
-        ),
+        Field(description="Scenario parameters by name (see `Scenario.params`).", max_length=64),
     ] = MISSING
     tags: Annotated[
         list[Tag], Field(description="Labels.", max_length=32, validate_default=True)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .JointName_schema import JointName
 from .ReplayStep_schema import ReplayStep
 
@@ -34,12 +36,10 @@ class SimStep(BaseModel):
             ge=0,
             le=1000000,
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     joint_names: Annotated[
         list[JointName],
-        Field(
-            description="Movable joints, in the order of every `JointVector`.",
-            max_length=64,
-        ),
+        Field(description="Movable joints, in the order of every `JointVector`.", max_length=64),
     ]
     step: Annotated[ReplayStep, Field(description="The requested step.")]

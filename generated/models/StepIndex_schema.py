@@ -7,8 +7,10 @@ from typing import Annotated
 
 from pydantic import Field, RootModel, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT, ContractInt
 
-class StepIndex(RootModel[StrictInt]):
+
+class StepIndex(RootModel[ContractInt]):
     root: Annotated[
         StrictInt,
         Field(
@@ -18,4 +20,5 @@ class StepIndex(RootModel[StrictInt]):
             le=999999,
             title="StepIndex",
         ),
+        WHOLE_FLOAT_AS_INT,
     ]

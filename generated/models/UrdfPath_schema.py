@@ -13,7 +13,10 @@ class UrdfPath(RootModel[str]):
         str,
         Field(
             description="Relative path of a URDF file, resolved inside the server's allowed roots (`examples/` and imported assets, `assets/<asset_id>/...`). Never absolute, never `..`, `.` or empty segments, never hidden files; must end in `.urdf`. Paths outside the allowed roots are rejected with 422.",
-            examples=["examples/simple_robot.urdf", "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf"],
+            examples=[
+                "examples/simple_robot.urdf",
+                "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf",
+            ],
             max_length=255,
             min_length=6,
             pattern="^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*\\.urdf$",

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .WebhookEventType_schema import WebhookEventType
 
 
@@ -18,11 +20,10 @@ class WebhookDelivery(BaseModel):
     attempt: Annotated[
         StrictInt,
         Field(description="Attempt number, 1 for the first delivery.", ge=1, le=20),
+        WHOLE_FLOAT_AS_INT,
     ]
     event: Annotated[WebhookEventType, Field(description="Event delivered.")]
-    attempted_at: Annotated[
-        AwareDatetime, Field(description="When the attempt started.")
-    ]
+    attempted_at: Annotated[AwareDatetime, Field(description="When the attempt started.")]
     status_code: Annotated[
         StrictInt | None,
         Field(
@@ -30,6 +31,7 @@ class WebhookDelivery(BaseModel):
             ge=100,
             le=599,
         ),
+        WHOLE_FLOAT_AS_INT,
     ]
     error: Annotated[
         str | None,
@@ -40,14 +42,10 @@ class WebhookDelivery(BaseModel):
     ]
     duration_ms: Annotated[
         StrictFloat,
-        Field(
-            description="Duration of the attempt in milliseconds.", ge=0.0, le=600000.0
-        ),
+        Field(description="Duration of the attempt in milliseconds.", ge=0.0, le=600000.0),
     ]
     succeeded: Annotated[StrictBool, Field(description="True for a 2xx answer.")]
     next_attempt_at: Annotated[
         AwareDatetime | None,
-        Field(
-            description="When the next retry is scheduled; null if none will follow."
-        ),
+        Field(description="When the next retry is scheduled; null if none will follow."),
     ]

@@ -39,7 +39,5 @@ class WebhookEvent(BaseModel):
     ]
     payload: Annotated[
         Run,
-        Field(
-            description="The run in its final state (`webhook.secret` is always null here)."
-        ),
+        Field(description="The run in its final state (`webhook.secret` is always null here)."),
     ]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from generated.types import WHOLE_FLOAT_AS_INT
+
 from .WidgetState_schema import WidgetState
 
 
@@ -25,11 +27,9 @@ class Widget(BaseModel):
             title="WidgetId",
         ),
     ]
-    name: Annotated[
-        str, Field(description="Display name.", max_length=64, min_length=1)
+    name: Annotated[str, Field(description="Display name.", max_length=64, min_length=1)]
+    size: Annotated[
+        StrictInt, Field(description="Size in units.", ge=1, le=100), WHOLE_FLOAT_AS_INT
     ]
-    size: Annotated[StrictInt, Field(description="Size in units.", ge=1, le=100)]
     state: WidgetState
-    note: Annotated[
-        str | None, Field(description="Free text, null when unset.", max_length=200)
-    ]
+    note: Annotated[str | None, Field(description="Free text, null when unset.", max_length=200)]
