@@ -1,0 +1,85 @@
+"""The two documents the contract tests compare: `contracts/` and the app's `/openapi.json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from generated.registry import HandlerRegistry
+from handlers.app import create_app
+from handlers.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = ROOT / "contracts"
+SCHEMA_DIR = CONTRACTS / "schemas"
+OPENAPI_YAML = CONTRACTS / "openapi.yaml"
+SNAPSHOT = ROOT / "docs" / "openapi.json"
+SCHEMATHESIS_CONFIG = Path(__file__).with_name("schemathesis.toml")
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+SCHEMA_SUFFIX = ".schema.json"
+COMPONENT_PREFIX = "#/components/schemas/"
+
+Document = dict[str, Any]
+
+
+def build_app(runs_dir: Path, *, handlers: HandlerRegistry | None = None) -> FastAPI:
+    """The app as `make serve` builds it (embedded backend), storing runs under `runs_dir`."""
+    # Default log level on purpose: structlog caches each logger's level on first use, so a
+    # quieter level here would silence INFO lines for the logging tests that run later.
+    return create_app(Settings(runs_dir=runs_dir, redis_url=None), handlers=handlers)
+
+
+def fetch_published(app: FastAPI) -> Document:
+    """The document the app serves at `/openapi.json`."""
+    with TestClient(app) as client:
+        response = client.get("/openapi.json")
+    response.raise_for_status()
+    document: Document = response.json()
+    return document
+
+
+def load_contract_operations() -> Document:
+    """`contracts/openapi.yaml`, parsed."""
+    document: Document = yaml.safe_load(OPENAPI_YAML.read_text(encoding="utf-8"))
+    return document
+
+
+def load_contract_schemas() -> dict[str, Document]:
+    """Every `contracts/schemas/<Name>.schema.json`, by `<Name>`."""
+    return {
+        path.name.removesuffix(SCHEMA_SUFFIX): json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(SCHEMA_DIR.glob(f"*{SCHEMA_SUFFIX}"))
+    }
+
+
+def load_snapshot() -> Document:
+    """The committed `docs/openapi.json`."""
+    document: Document = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    return document
+
+
+def contract_ref_name(ref: str) -> str:
+    """`schemas/Run.schema.json` or `Run.schema.json` -> `Run`."""
+    return ref.rsplit("/", 1)[-1].removesuffix(SCHEMA_SUFFIX)
+
+
+def published_ref_name(ref: str) -> str:
+    """`#/components/schemas/Run` -> `Run`."""
+    return ref.removeprefix(COMPONENT_PREFIX)
+
+
+def operations(document: Document, section: str = "paths") -> dict[tuple[str, str], Document]:
+    """Every operation of an OpenAPI document by (METHOD, path); `section="webhooks"` gives
+    the webhooks by (METHOD, webhook name)."""
+    return {
+        (method.upper(), path): operation
+        for path, item in document.get(section, {}).items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }

@@ -1,0 +1,147 @@
+"""`make fuzz`: schemathesis, every check and every phase, against a live uvicorn server.
+
+    python -m tests.contract.fuzz --port 8765
+
+Starts `handlers.app:create_app` on 127.0.0.1 with an empty runs folder and no Redis, waits
+for `/v1/health`, runs the schemathesis CLI within a time limit, and always stops the server.
+Exits with schemathesis's status: non-zero on any failure, error or timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMATHESIS_CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOST = "127.0.0.1"
+PHASES = "examples,coverage,fuzzing,stateful"
+STARTUP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+EXIT_INTERRUPTED = 130
+EXIT_TIMEOUT = 124
+# The server must not reach anything but this machine, nor read the caller's settings.
+SCRUBBED_ENV = ("REDIS_URL", "QERS_REDIS_URL", "QERS_RUNS_DIR", "RUNS_DIR")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.contract.fuzz", description=__doc__)
+    parser.add_argument("--port", type=int, default=8765, help="loopback port for the server")
+    parser.add_argument("--max-examples", type=int, default=100, help="test cases per operation")
+    parser.add_argument("--workers", type=int, default=2, choices=(1, 2, 4))
+    parser.add_argument("--seed", type=int, default=None, help="reproduce an earlier run")
+    parser.add_argument(
+        "--timeout", type=float, default=360.0, help="seconds before schemathesis is stopped"
+    )
+    return parser.parse_args(argv)
+
+
+def ensure_port_free(port: int) -> None:
+    """Fail early when something already listens there: we would fuzz the wrong server."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As uvicorn does, so a closed connection in TIME_WAIT does not count as in use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise SystemExit(f"fuzz: {HOST}:{port} is in use ({exc}); pass --port") from None
+
+
+def start_server(port: int, runs_dir: Path) -> subprocess.Popen[bytes]:
+    """uvicorn serving the app factory, in its own process group."""
+    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED_ENV}
+    env.update(RUNS_DIR=str(runs_dir), QERS_LOG_LEVEL="WARNING")
+    command = [sys.executable, "-m", "uvicorn", "handlers.app:create_app", "--factory"]
+    command += ["--host", HOST, "--port", str(port), "--log-level", "warning"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def wait_until_healthy(server: subprocess.Popen[bytes], base_url: str) -> None:
+    """Return once `/v1/health` answers; fail if the server exits or is too slow."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"fuzz: the server exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/v1/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"fuzz: no answer from {base_url}/v1/health within {STARTUP_TIMEOUT_S:.0f} s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group, then SIGKILL it if it lingers."""
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def schemathesis_command(args: argparse.Namespace, base_url: str) -> list[str]:
+    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(SCHEMATHESIS_CONFIG)]
+    command += ["run", f"{base_url}/openapi.json", "--checks", "all", "--phases", PHASES]
+    command += ["--max-examples", str(args.max_examples), "--workers", str(args.workers)]
+    command += ["--request-timeout", "30", "--no-color"]
+    if args.seed is not None:
+        command += ["--seed", str(args.seed)]
+    return command
+
+
+def run_schemathesis(args: argparse.Namespace, base_url: str, workdir: Path) -> int:
+    # In `workdir`, so its caches (`.schemathesis/`, `.hypothesis/`) stay out of the repository.
+    command = schemathesis_command(args, base_url)
+    print("fuzz:", " ".join(command), flush=True)
+    try:
+        return subprocess.run(command, cwd=workdir, timeout=args.timeout, check=False).returncode
+    except subprocess.TimeoutExpired:
+        print(f"fuzz: schemathesis did not finish within {args.timeout:.0f} s", file=sys.stderr)
+        return EXIT_TIMEOUT
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # A cancelled CI job sends SIGTERM: unwind through `finally` so the server is stopped.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Fuzz a fresh server; the exit status is schemathesis's."""
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    base_url = f"http://{HOST}:{args.port}"
+    ensure_port_free(args.port)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="qers-fuzz-") as tmp:
+        workdir = Path(tmp)
+        (workdir / "runs").mkdir()
+        server = start_server(args.port, workdir / "runs")
+        try:
+            wait_until_healthy(server, base_url)
+            status = run_schemathesis(args, base_url, workdir)
+        except KeyboardInterrupt:
+            print("fuzz: interrupted", file=sys.stderr)
+            status = EXIT_INTERRUPTED
+        finally:
+            stop_server(server)
+    print(f"fuzz: exit {status} after {time.monotonic() - started:.0f} s", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
