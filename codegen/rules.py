@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,6 +61,11 @@ _CONSTRAINTS = frozenset(
 )
 
 
+# Shorthand classes mean different things in Python's `re`, Rust's `regex` (the server's
+# pydantic-core) and JavaScript: spell the characters out instead.
+_PORTABLE_PATTERN = re.compile(r"\\[sSdDwWbB]")
+
+
 def check_contracts(contracts: Contracts) -> None:
     """Raise ContractError for the first rule a contract breaks."""
     for name, schema in contracts.schemas.items():
@@ -75,6 +81,12 @@ def _check_node(node: JsonObject, parent_key: str | None, *, where: str) -> None
     bad = sorted(FORBIDDEN_KEYWORDS & node.keys())
     if bad:
         raise ContractError(f"{where}: keyword {bad[0]!r} is not supported (see docs/contracts.md)")
+    shorthand = _PORTABLE_PATTERN.search(str(node.get("pattern", "")))
+    if shorthand:
+        raise ContractError(
+            f"{where}: pattern uses {shorthand[0]}, which regex engines read differently; "
+            "list the characters instead"
+        )
     if parent_key is None or "$ref" in node:
         return
     # Each of these would make datamodel-codegen invent a model with a made-up name,

@@ -23,7 +23,7 @@ class Problem(BaseModel):
             description="Problem type URI identifying the kind of error (see the list above); `about:blank` when there is nothing more specific.",
             max_length=256,
             min_length=1,
-            pattern="^[a-z][a-z0-9+.-]{0,31}:[^\\s]{1,223}$",
+            pattern="^[a-z][a-z0-9+.-]{0,31}:[!-~]{1,223}$",
         ),
     ]
     title: Annotated[

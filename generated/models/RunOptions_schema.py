@@ -93,7 +93,7 @@ class RunOptions(BaseModel):
             examples=["https://ci.example.com/hooks/qers"],
             max_length=2048,
             min_length=10,
-            pattern="^https?://([A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?([/?#][^\\s]*)?$",
+            pattern="^https?://([A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?([/?#][!-~]*)?$",
             title="WebhookUrl",
         ),
     ] = MISSING

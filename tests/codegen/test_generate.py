@@ -160,6 +160,16 @@ def test_refuses_what_would_become_an_unnamed_model(
         compile_contracts(root)
 
 
+def test_refuses_patterns_that_regex_engines_read_differently(tmp_path: Path) -> None:
+    root = _contract_copy(tmp_path)
+    path = root / "schemas" / "Widget.schema.json"
+    schema = json.loads(path.read_text())
+    schema["properties"]["name"]["pattern"] = "^\\S+$"
+    path.write_text(json.dumps(schema))
+    with pytest.raises(ContractError, match=r"Widget\.schema\.json at /properties/name: pattern"):
+        compile_contracts(root)
+
+
 def test_refuses_error_responses_that_are_not_problems(tmp_path: Path) -> None:
     root = _contract_copy(tmp_path)
     path = root / "openapi.yaml"
