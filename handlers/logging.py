@@ -100,8 +100,9 @@ def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> N
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=_Sink,
-        # Loggers keep the level they first saw; the sink stays switchable (_Sink.stream).
-        cache_logger_on_first_use=True,
+        # No caching: a logger must follow the latest configure_logging() (tests and
+        # reconfiguration); the per-request access line bypasses structlog anyway.
+        cache_logger_on_first_use=False,
     )
     handler = _SinkHandler()
     handler.setFormatter(
