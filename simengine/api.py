@@ -1,0 +1,55 @@
+"""The one entry point the simulation child calls, plus listings.
+
+Everything returned is a plain dict shaped like the contract schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from simengine import profiles, scenarios, spec
+from simengine.types import JSONDict
+
+
+def run_spec(
+    run: dict[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> JSONDict:
+    """Validate a run spec, then simulate it.
+
+    Args:
+        run: {"scenario", "profile", "seed", "steps" | None, "dt" | None, "params",
+            "urdf_path" | None (a loadable path, already checked by the caller),
+            "urdf_label" | None (the relative path to record; default: urdf_path if
+            relative, else its file name), "record_replay", "dr_episode" | None,
+            "run_id" | None}.
+        progress: Called with (steps_done, steps_total) about 100 times per run.
+        should_stop: Polled every 64 steps; True stops the run early (partial result).
+
+    Returns:
+        {"metrics": RunMetrics dict, "history": MetricHistory dict, "manifest":
+        ReplayManifest dict | None, "replay_npz": bytes | None, "trajectory_sha256": str,
+        "dr_sample": dict, "applied_profile": RealityProfile dict}.
+
+    Raises:
+        InvalidConfig, UnknownScenario, UnknownProfile: before any physics is loaded.
+        InvalidAsset: the URDF could not be loaded.
+        Diverged: the state became NaN/infinite or ran away.
+    """
+    validated = spec.validate(run)
+    from simengine import runner  # pybullet is imported only once the spec is valid
+
+    return runner.run(validated, progress=progress, should_stop=should_stop)
+
+
+def list_scenarios() -> list[JSONDict]:
+    """Every scenario (Scenario shape), sorted by name."""
+    return scenarios.list_scenarios()
+
+
+def list_profiles() -> list[JSONDict]:
+    """Every reality profile (RealityProfile shape), sorted by name."""
+    return profiles.list_profiles()

@@ -1,0 +1,318 @@
+"""Physics: one PyBullet DIRECT client with a reality profile applied after every reset.
+
+Plays the role of dm_control's `Physics`: it owns the client, steps it, reads state and
+checks for divergence. It knows nothing about tasks.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+import numpy as np
+import pybullet as p
+
+from simengine import profiles
+from simengine.errors import Diverged, InvalidAsset
+from simengine.state import Robot, State, data_path
+from simengine.types import FloatArray, JSONDict
+
+# Beyond these the state is physically meaningless: treat as runaway energy. Bullet's
+# multibodies clamp base and joint speeds at 100 (m/s, rad/s), so an exploding simulation
+# shows up as speeds pinned at that clamp rather than as infinities.
+MAX_POSITION_M = 1.0e4
+MAX_LINEAR_SPEED = 50.0  # 180 km/h: no scenario robot gets near it
+MAX_ANGULAR_SPEED = 500.0
+MAX_JOINT_SPEED = 99.0
+FINITE = 1.0e300  # any finite value passes; inf and NaN do not
+
+
+class Engine:
+    """A PyBullet DIRECT client applying one reality profile.
+
+    Args:
+        profile: A RealityProfile-shaped dict (already domain-randomised if wanted).
+    """
+
+    def __init__(self, *, profile: JSONDict) -> None:
+        self.profile = profile
+        self._client: int = p.connect(p.DIRECT)
+        self._floor: int | None = None
+        self.robot: Robot | None = None
+        self.step_count = 0
+        self._limit_cache: dict[int, FloatArray] = {}
+        self.reset()
+
+    @property
+    def client(self) -> int:
+        return self._client
+
+    @property
+    def timestep(self) -> float:
+        return float(self.profile["timestep_s"])
+
+    @property
+    def time(self) -> float:
+        return self.step_count * self.timestep
+
+    def reset(self) -> None:
+        """Empty the world and apply the whole profile again.
+
+        `resetSimulation` resets gravity and solver iterations but keeps the timestep and
+        substeps, so every world parameter is set again here.
+        """
+        p.resetSimulation(physicsClientId=self._client)
+        profiles.apply_world(self._client, self.profile)
+        self._floor = None
+        self.robot = None
+        self.step_count = 0
+
+    def load_floor(self) -> int:
+        """Load the ground plane with the profile's floor friction and restitution."""
+        body = self._load(data_path("plane.urdf"), position=(0.0, 0.0, 0.0), fixed_base=True)
+        profiles.apply_body(self._client, body, self.profile, role="floor")
+        self._floor = body
+        return body
+
+    def load_robot(
+        self,
+        path: str,
+        *,
+        position: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        orientation: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0),
+        fixed_base: bool = False,
+    ) -> Robot:
+        """Load the robot and apply the profile's robot dynamics to every link.
+
+        Raises:
+            InvalidAsset: PyBullet could not load the file.
+        """
+        body = self._load(path, position=position, orientation=orientation, fixed_base=fixed_base)
+        profiles.apply_body(self._client, body, self.profile, role="robot")
+        indices: list[int] = []
+        names: list[str] = []
+        lower: list[float] = []
+        upper: list[float] = []
+        force: list[float] = []
+        for j in range(p.getNumJoints(body, physicsClientId=self._client)):
+            info = p.getJointInfo(body, j, physicsClientId=self._client)
+            if info[2] not in (p.JOINT_REVOLUTE, p.JOINT_PRISMATIC):
+                continue
+            indices.append(j)
+            names.append(info[1].decode("utf-8", "replace"))
+            lo, hi = float(info[8]), float(info[9])
+            if lo > hi:  # continuous joint: PyBullet reports lower > upper
+                lo, hi = -np.pi, np.pi
+            lower.append(lo)
+            upper.append(hi)
+            force.append(float(info[10]))
+        self.robot = Robot(
+            body=body,
+            joint_indices=tuple(indices),
+            joint_names=tuple(names),
+            lower=np.array(lower, dtype=np.float64),
+            upper=np.array(upper, dtype=np.float64),
+            max_force=np.array(force, dtype=np.float64),
+        )
+        return self.robot
+
+    def load_object(self, path: str, *, position: tuple[float, float, float]) -> int:
+        """Load a free body that follows the robot's dynamics profile (e.g. a pushed box)."""
+        body = self._load(path, position=position)
+        profiles.apply_body(self._client, body, self.profile, role="robot")
+        return body
+
+    def _load(
+        self,
+        path: str,
+        *,
+        position: tuple[float, float, float],
+        orientation: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0),
+        fixed_base: bool = False,
+    ) -> int:
+        try:
+            return int(
+                p.loadURDF(
+                    path,
+                    position,
+                    orientation,
+                    useFixedBase=fixed_base,
+                    physicsClientId=self._client,
+                )
+            )
+        except p.error as exc:
+            # PyBullet's message may hold the absolute path: report only the file name.
+            raise InvalidAsset(f"could not load robot file {os.path.basename(path)!r}") from exc
+
+    def set_joint_targets(
+        self,
+        targets: FloatArray,
+        *,
+        forces: FloatArray,
+        position_gain: float | None = None,
+        velocity_gain: float | None = None,
+    ) -> None:
+        """Command position targets to every movable joint, limited to `forces`."""
+        robot = self._require_robot()
+        if robot.dof == 0:
+            return
+        kwargs: dict[str, list[float]] = {}
+        if position_gain is not None:
+            kwargs["positionGains"] = [position_gain] * robot.dof
+        if velocity_gain is not None:
+            kwargs["velocityGains"] = [velocity_gain] * robot.dof
+        p.setJointMotorControlArray(
+            robot.body,
+            robot.joint_indices,
+            p.POSITION_CONTROL,
+            targetPositions=targets.tolist(),
+            forces=forces.tolist(),
+            physicsClientId=self._client,
+            **kwargs,
+        )
+
+    def apply_base_force(self, body: int, force: tuple[float, float, float]) -> None:
+        """Push `body` at its centre of mass with a world-frame force for the next step."""
+        position, _ = p.getBasePositionAndOrientation(body, physicsClientId=self._client)
+        p.applyExternalForce(body, -1, force, position, p.WORLD_FRAME, physicsClientId=self._client)
+
+    def step(self) -> None:
+        """Advance the simulation by one timestep."""
+        p.stepSimulation(physicsClientId=self._client)
+        self.step_count += 1
+
+    def read_state(self) -> State:
+        """True state of the robot."""
+        robot = self._require_robot()
+        return self.body_state(robot.body, robot.joint_indices)
+
+    def body_state(self, body: int, joint_indices: tuple[int, ...] = ()) -> State:
+        """True state of any body (joint vectors for `joint_indices`)."""
+        c = self._client
+        pos, orn = p.getBasePositionAndOrientation(body, physicsClientId=c)
+        lin, ang = p.getBaseVelocity(body, physicsClientId=c)
+        values = [*pos, *orn, *lin, *ang]
+        if joint_indices:
+            js = p.getJointStates(body, joint_indices, physicsClientId=c)
+            values += [s[0] for s in js]
+            values += [s[1] for s in js]
+            values += [s[3] for s in js]
+        # One allocation per step; the fields are views into it.
+        flat = np.array(values, dtype=np.float64)
+        n = len(joint_indices)
+        return State(
+            base_position=flat[0:3],
+            base_orientation=flat[3:7],
+            base_linear_velocity=flat[7:10],
+            base_angular_velocity=flat[10:13],
+            joint_position=flat[13 : 13 + n],
+            joint_velocity=flat[13 + n : 13 + 2 * n],
+            joint_torque=flat[13 + 2 * n : 13 + 3 * n],
+            flat=flat,
+        )
+
+    def contact_count(self, body: int | None = None) -> int:
+        """Number of contact points of `body` (default: the robot) after the last step."""
+        if body is None:
+            body = self._require_robot().body
+        return len(p.getContactPoints(bodyA=body, physicsClientId=self._client))
+
+    def euler(self, quaternion: FloatArray) -> FloatArray:
+        """Roll, pitch, yaw of a `[x, y, z, w]` quaternion."""
+        rpy = p.getEulerFromQuaternion(quaternion.tolist(), physicsClientId=self._client)
+        return np.array(rpy, dtype=np.float64)
+
+    def check_divergence(self, state: State) -> None:
+        """Raise if the state is NaN/infinite or has run away.
+
+        Raises:
+            Diverged: with the offending quantity and the step.
+        """
+        limits = self._limits(state.joint_position.size)
+        # NaN fails every comparison, so one vector test covers NaN, inf and runaway values.
+        if bool((np.abs(state.flat) <= limits).all()):
+            return
+        fields = {
+            "base_position": (state.base_position, MAX_POSITION_M),
+            "base_orientation": (state.base_orientation, FINITE),
+            "base_linear_velocity": (state.base_linear_velocity, MAX_LINEAR_SPEED),
+            "base_angular_velocity": (state.base_angular_velocity, MAX_ANGULAR_SPEED),
+            "joint_position": (state.joint_position, FINITE),
+            "joint_velocity": (state.joint_velocity, MAX_JOINT_SPEED),
+            "joint_torque": (state.joint_torque, FINITE),
+        }
+        for name, (values, limit) in fields.items():
+            if not np.all(np.isfinite(values)):
+                raise Diverged(f"{name} is NaN or infinite", step=self.step_count)
+            if values.size and float(np.max(np.abs(values))) > limit:
+                raise Diverged(
+                    f"{name} exceeds {limit:g} (runaway energy); try a smaller dt",
+                    step=self.step_count,
+                )
+
+    def _limits(self, dof: int) -> FloatArray:
+        cached = self._limit_cache.get(dof)
+        if cached is None:
+            cached = np.array(
+                [MAX_POSITION_M] * 3
+                + [FINITE] * 4
+                + [MAX_LINEAR_SPEED] * 3
+                + [MAX_ANGULAR_SPEED] * 3
+                + [FINITE] * dof
+                + [MAX_JOINT_SPEED] * dof
+                + [FINITE] * dof
+            )
+            self._limit_cache[dof] = cached
+        return cached
+
+    def reset_joints(self, positions: FloatArray) -> None:
+        """Teleport the robot's joints to `positions` with zero velocity."""
+        robot = self._require_robot()
+        for index, q in zip(robot.joint_indices, positions, strict=True):
+            p.resetJointState(robot.body, index, float(q), 0.0, physicsClientId=self._client)
+
+    def rest_on_floor(self, body: int, *, clearance: float = 0.001) -> None:
+        """Move `body` vertically so that its lowest point is `clearance` above z = 0."""
+        c = self._client
+        lowest = min(
+            p.getAABB(body, link, physicsClientId=c)[0][2]
+            for link in range(-1, p.getNumJoints(body, physicsClientId=c))
+        )
+        pos, orn = p.getBasePositionAndOrientation(body, physicsClientId=c)
+        p.resetBasePositionAndOrientation(
+            body, (pos[0], pos[1], pos[2] - lowest + clearance), orn, physicsClientId=c
+        )
+
+    def link_position(self, link: int, *, joint_positions: FloatArray) -> FloatArray:
+        """World position of a robot link with the joints teleported to `joint_positions`.
+
+        Changes the simulation state: only for use after the last step.
+        """
+        robot = self._require_robot()
+        self.reset_joints(joint_positions)
+        state = p.getLinkState(
+            robot.body, link, computeForwardKinematics=True, physicsClientId=self._client
+        )
+        return np.array(state[4], dtype=np.float64)
+
+    def _require_robot(self) -> Robot:
+        if self.robot is None:
+            raise RuntimeError("no robot loaded")
+        return self.robot
+
+    def close(self) -> None:
+        """Disconnect the client (idempotent)."""
+        if self._client >= 0:
+            p.disconnect(physicsClientId=self._client)
+            self._client = -1
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,172 @@
+"""The episode loop (dm_control's Environment): coordinates Engine, Task and wrappers."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from importlib import metadata
+
+import numpy as np
+
+from simengine import metrics, profiles, replay
+from simengine.engine import Engine
+from simengine.scenarios import SUITE
+from simengine.spec import RunSpec
+from simengine.types import Float32Array, FloatArray, JSONDict
+from simengine.wrappers import (
+    ActionLatency,
+    SensorNoise,
+    motor_forces,
+    observation_names,
+    true_observation,
+)
+
+TASK_STREAM = 0x7A5C
+NOISE_STREAM = 0x0015E
+STOP_CHECK_EVERY = 64
+
+
+def engine_info() -> JSONDict:
+    """Versions that produce a recording (EngineInfo shape)."""
+    try:
+        qers = metadata.version("qers")
+    except metadata.PackageNotFoundError:
+        qers = "0.0.0"
+    return {
+        "engine": "pybullet",
+        "engine_version": metadata.version("pybullet"),
+        "qers_version": qers,
+        "python_version": platform.python_version(),
+        "numpy_version": np.__version__,
+    }
+
+
+def applied_profile(spec: RunSpec) -> tuple[JSONDict, dict[str, float]]:
+    """The profile as applied (domain-randomised if `dr_episode` is set, timestep = dt)."""
+    profile = profiles.get_profile(spec.profile)
+    sample: dict[str, float] = {}
+    if spec.dr_episode is not None:
+        sample = profiles.sample_randomization(profile, seed=spec.seed, episode=spec.dr_episode)
+        profile = profiles.with_randomization(profile, sample)
+    profile["timestep_s"] = spec.dt
+    return profile, sample
+
+
+def run(
+    spec: RunSpec,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> JSONDict:
+    """Run one episode; see `simengine.api.run_spec` for the result shape."""
+    profile, sample = applied_profile(spec)
+    task = SUITE[spec.scenario](
+        params=spec.params,
+        rng=np.random.default_rng([spec.seed, TASK_STREAM]),
+        steps=spec.steps,
+        urdf_path=spec.urdf_path,
+    )
+    with Engine(profile=profile) as engine:
+        robot = task.load(engine)
+        start = engine.read_state()
+        noise = SensorNoise(
+            noise=profile["sensor_noise"],
+            dof=robot.dof,
+            rng=np.random.default_rng([spec.seed, NOISE_STREAM]),
+        )
+        latency = ActionLatency(
+            steps=int(profile["actuator_latency_steps"]), initial=task.initial_action(engine)
+        )
+        forces = motor_forces(
+            robot.max_force,
+            scale=float(profile["motor_strength_scale"]),
+            default=task.default_motor_force,
+        )
+        obs_names = observation_names(robot.dof)
+        recorder = replay.Recorder(
+            steps=spec.steps, dof=robot.dof, obs_dim=len(obs_names), dt=spec.dt
+        )
+        step_times = np.zeros(spec.steps)
+        tick = max(1, spec.steps // 100)
+        state = start
+        clock = time.perf_counter
+        for i in range(spec.steps):
+            if should_stop is not None and i % STOP_CHECK_EVERY == 0 and should_stop():
+                break
+            t0 = clock()
+            obs = noise.measure(true_observation(state, engine.euler(state.base_orientation)))
+            action = latency(task.before_step(engine, step=i, observation=obs))
+            task.apply(engine, action, forces=forces)
+            engine.step()
+            state = engine.read_state()
+            engine.check_divergence(state)
+            task.after_step(engine, step=i, state=state)
+            step_times[i] = clock() - t0
+            recorder.record(state=state, action=action, observation=obs)
+            if progress is not None and (i + 1) % tick == 0:
+                progress(i + 1, spec.steps)
+        done = recorder.count
+        arrays = recorder.arrays()
+        task_values = task.task_metrics() if done else {"success": 0.0, "score": 0.0}
+        task_values["base_displacement_m"] = metrics.horizontal_displacement(
+            start.base_position, state.base_position
+        )
+        task_values["energy_j"] = metrics.actuator_energy(
+            arrays["joint_torque"], arrays["joint_velocity"], dt=spec.dt
+        )
+        task_values["contact_count"] = float(engine.contact_count())
+        joint_names = list(robot.joint_names)
+    partial = done < spec.steps
+    result_metrics = metrics.run_metrics(
+        steps=done,
+        dt=spec.dt,
+        step_times_s=step_times[:done],
+        partial=partial,
+        task=task_values,
+    )
+    result_metrics["run_id"] = spec.run_id
+    result_metrics["status"] = "CANCELLED" if partial else "SUCCEEDED"
+    history = metrics.metric_history(_series(arrays, dt=spec.dt), steps=done, dt=spec.dt)
+    digest = replay.trajectory_sha256(arrays)
+    manifest = None
+    npz = None
+    if spec.record_replay:
+        manifest = replay.build_manifest(
+            run_id=spec.run_id,
+            scenario=spec.scenario,
+            profile=profile,
+            seed=spec.seed,
+            dt=spec.dt,
+            steps=spec.steps,
+            steps_recorded=done,
+            dr_sample=sample,
+            urdf_path=spec.urdf_label,
+            urdf_sha256=replay.file_sha256(spec.urdf_path) if spec.urdf_path else None,
+            trajectory_sha256=digest,
+            joint_names=joint_names,
+            observation_names=obs_names,
+            engine=engine_info(),
+        )
+        npz = replay.to_npz(arrays)
+    return {
+        "metrics": result_metrics,
+        "history": history,
+        "manifest": manifest,
+        "replay_npz": npz,
+        "trajectory_sha256": digest,
+        "dr_sample": sample,
+        "applied_profile": profile,
+    }
+
+
+def _series(arrays: dict[str, Float32Array], *, dt: float) -> dict[str, FloatArray]:
+    """Per-step series for the metric history, derived from the recorded arrays."""
+    tau = arrays["joint_torque"].astype(np.float64)
+    qd = arrays["joint_velocity"].astype(np.float64)
+    power = np.abs(tau * qd).sum(axis=1) if tau.ndim == 2 else np.zeros(len(arrays["t"]))
+    return {
+        "base_height_m": arrays["base_position"][:, 2].astype(np.float64),
+        "base_speed_m_s": np.linalg.norm(arrays["base_linear_velocity"], axis=1).astype(np.float64),
+        "energy_j": np.cumsum(power) * dt,
+    }

@@ -1,0 +1,100 @@
+"""Actuator latency, motor strength and sensor noise: the reality gaps PyBullet has no knob for.
+
+Like dm_control's wrappers (and bullet3's minitaur env): latency is a FIFO of actions,
+noise is seeded Gaussian noise plus bias on the measured channels. The true state is never
+modified; the measured observation is kept separately.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from simengine.state import State
+from simengine.types import FloatArray, JSONDict
+
+# Channels in observation order; joint channels have one entry per joint, base ones three.
+CHANNELS = (
+    "joint_position",
+    "joint_velocity",
+    "base_orientation",
+    "base_linear_velocity",
+    "base_angular_velocity",
+)
+BASE_AXES = {"base_orientation": ("roll", "pitch", "yaw")}
+
+
+def observation_names(dof: int) -> list[str]:
+    """Names of every observation dimension, in order (SignalName shape)."""
+    names: list[str] = []
+    for channel in CHANNELS:
+        if channel.startswith("joint_"):
+            names += [f"{channel}[{i}]" for i in range(dof)]
+        else:
+            names += [f"{channel}.{axis}" for axis in BASE_AXES.get(channel, ("x", "y", "z"))]
+    return names
+
+
+def true_observation(state: State, rpy: FloatArray) -> FloatArray:
+    """Noise-free observation vector of `state` (`rpy`: base roll, pitch, yaw)."""
+    return np.concatenate(
+        [
+            state.joint_position,
+            state.joint_velocity,
+            rpy,
+            state.base_linear_velocity,
+            state.base_angular_velocity,
+        ]
+    )
+
+
+class SensorNoise:
+    """Seeded Gaussian noise and bias per channel: measured = true + bias + N(0, std²).
+
+    Args:
+        noise: SensorNoise-shaped dict of the profile.
+        dof: Number of joints.
+        rng: Generator owned by this wrapper.
+    """
+
+    def __init__(self, *, noise: JSONDict, dof: int, rng: np.random.Generator) -> None:
+        sizes = [dof if c.startswith("joint_") else 3 for c in CHANNELS]
+        self._std = np.concatenate(
+            [np.full(n, float(noise[c]["std"])) for c, n in zip(CHANNELS, sizes, strict=True)]
+        )
+        self._bias = np.concatenate(
+            [np.full(n, float(noise[c]["bias"])) for c, n in zip(CHANNELS, sizes, strict=True)]
+        )
+        self._rng = rng
+        self._silent = not (np.any(self._std) or np.any(self._bias))
+
+    def measure(self, true_obs: FloatArray) -> FloatArray:
+        """The measured observation (a new array; `true_obs` is left untouched)."""
+        if self._silent:
+            return true_obs.copy()
+        noise = self._rng.normal(0.0, 1.0, true_obs.shape) * self._std
+        return np.asarray(true_obs + self._bias + noise, dtype=np.float64)
+
+
+class ActionLatency:
+    """Delays actions by `steps`: the action applied now was issued `steps` steps ago.
+
+    Args:
+        steps: Latency in steps (0: none).
+        initial: Action applied until the first issued one comes out of the FIFO.
+    """
+
+    def __init__(self, *, steps: int, initial: FloatArray) -> None:
+        self._fifo: deque[FloatArray] = deque(initial.copy() for _ in range(steps))
+
+    def __call__(self, action: FloatArray) -> FloatArray:
+        if not self._fifo:
+            return action
+        self._fifo.append(action.copy())
+        return self._fifo.popleft()
+
+
+def motor_forces(max_force: FloatArray, *, scale: float, default: float) -> FloatArray:
+    """Force/torque limit of each motor: the URDF limit (or `default` where it is 0) * scale."""
+    return np.where(max_force > 0.0, max_force, default) * scale

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import numpy as np
+import pybullet as p
+import pytest
+
+from simengine import profiles
+from simengine.engine import Engine
+from simengine.errors import Diverged, InvalidAsset
+from simengine.state import data_path
+
+
+def test_reads_state_of_the_robot() -> None:
+    with Engine(profile=profiles.get_profile("default")) as engine:
+        engine.load_floor()
+        robot = engine.load_robot(data_path("kuka_iiwa/model.urdf"), fixed_base=True)
+        assert robot.dof == 7
+        assert robot.joint_names[0] == "lbr_iiwa_joint_1"
+        engine.set_joint_targets(np.full(7, 0.3), forces=robot.max_force)
+        for _ in range(50):
+            engine.step()
+        state = engine.read_state()
+        assert state.joint_position.shape == (7,)
+        assert np.all(np.abs(state.joint_torque) > 0)
+        assert engine.time == pytest.approx(50 / 240)
+        engine.check_divergence(state)
+
+
+def test_runaway_energy_is_divergence() -> None:
+    with Engine(profile=profiles.get_profile("default")) as engine:
+        engine.load_floor()
+        robot = engine.load_robot(data_path("sphere_small.urdf"), position=(0, 0, 1))
+        p.resetBaseVelocity(robot.body, [1e5, 0, 0], physicsClientId=engine.client)
+        engine.step()
+        with pytest.raises(Diverged) as info:
+            engine.check_divergence(engine.read_state())
+        assert info.value.failure_code == "DIVERGED"
+        assert "step 1" in info.value.reason
+
+
+def test_absurd_torques_are_divergence() -> None:
+    with Engine(profile=profiles.get_profile("default")) as engine:
+        robot = engine.load_robot(data_path("kuka_iiwa/model.urdf"), fixed_base=True)
+        joints = list(robot.joint_indices)
+        c = engine.client
+        p.setJointMotorControlArray(
+            robot.body, joints, p.VELOCITY_CONTROL, forces=[0.0] * 7, physicsClientId=c
+        )
+        for _ in range(50):
+            p.setJointMotorControlArray(
+                robot.body, joints, p.TORQUE_CONTROL, forces=[1e9] * 7, physicsClientId=c
+            )
+            engine.step()
+        with pytest.raises(Diverged, match="joint_velocity"):
+            engine.check_divergence(engine.read_state())
+
+
+def test_nan_state_is_divergence() -> None:
+    with Engine(profile=profiles.get_profile("default")) as engine:
+        engine.load_robot(data_path("sphere_small.urdf"))
+        state = engine.read_state()
+        state.base_linear_velocity[0] = np.nan
+        with pytest.raises(Diverged, match="NaN"):
+            engine.check_divergence(state)
+
+
+def test_unloadable_urdf_is_invalid_asset_without_path(tmp_path: object) -> None:
+    bad = f"{tmp_path}/secret_dir/broken.urdf"
+    with (
+        Engine(profile=profiles.get_profile("default")) as engine,
+        pytest.raises(InvalidAsset) as info,
+    ):
+        engine.load_robot(bad)
+    assert info.value.failure_code == "INVALID_ASSET"
+    assert "secret_dir" not in info.value.reason
+    assert "broken.urdf" in info.value.reason
+
+
+def test_same_inputs_same_state_across_clients_and_resets() -> None:
+    def roll(engine: Engine) -> bytes:
+        engine.reset()
+        engine.load_floor()
+        engine.load_robot(data_path("r2d2.urdf"), position=(0, 0, 1))
+        for _ in range(100):
+            engine.step()
+        s = engine.read_state()
+        return np.concatenate([s.base_position, s.base_orientation, s.joint_position]).tobytes()
+
+    profile = profiles.get_profile("pseudo_reality_A")
+    with Engine(profile=profile) as a, Engine(profile=profile) as b:
+        first = roll(a)
+        assert roll(a) == first
+        assert roll(b) == first

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simengine import api, replay
+from tests.simengine.schemas import errors
+
+
+@pytest.fixture(scope="module")
+def quadruped() -> dict[str, object]:
+    return api.run_spec({"scenario": "quadruped_stand", "seed": 3, "steps": 600})
+
+
+def test_round_trip_is_bit_exact(quadruped: dict[str, object]) -> None:
+    npz = quadruped["replay_npz"]
+    assert isinstance(npz, bytes)
+    arrays = replay.from_npz(npz)
+    assert replay.trajectory_sha256(arrays) == quadruped["trajectory_sha256"]
+    assert all(a.dtype == np.float32 for a in arrays.values())
+    assert arrays["joint_position"].shape == (600, 12)
+    assert arrays["observation"].shape == (600, 12 * 2 + 9)
+    assert replay.to_npz(arrays) == npz  # deterministic bytes
+    with np.load(__import__("io").BytesIO(npz)) as plain:  # readable by numpy as is
+        assert np.array_equal(plain["action"], arrays["action"])
+
+
+def test_manifest_matches_contract(quadruped: dict[str, object]) -> None:
+    manifest = quadruped["manifest"]
+    assert isinstance(manifest, dict)
+    assert errors("ReplayManifest", manifest) == []
+    assert manifest["trajectory_sha256"] == quadruped["trajectory_sha256"]
+    assert len(manifest["joint_names"]) == 12
+    assert manifest["urdf_sha256"] is None
+    assert manifest["urdf_path"] is None
+
+
+def test_bytes_per_step_for_the_quadruped(quadruped: dict[str, object]) -> None:
+    npz = quadruped["replay_npz"]
+    assert isinstance(npz, bytes)
+    per_step = len(npz) / 600
+    print(f"\nquadruped replay: {per_step:.1f} bytes/step")
+    assert per_step <= 250
+
+
+def test_columns_with_stride_and_one_step(quadruped: dict[str, object]) -> None:
+    npz = quadruped["replay_npz"]
+    manifest = quadruped["manifest"]
+    assert isinstance(npz, bytes)
+    assert isinstance(manifest, dict)
+    arrays = replay.from_npz(npz)
+    cols = replay.columns(arrays, stride=100)
+    assert errors("ReplayColumns", cols) == []
+    assert cols["step_index"] == [0, 100, 200, 300, 400, 500]
+    one = replay.sim_step(manifest, arrays, 599)
+    assert errors("SimStep", one) == []
+    assert one["step"]["t"] == pytest.approx(600 * manifest["dt"], rel=1e-6)
+    with pytest.raises(IndexError, match=r"0\.\.599"):
+        replay.step(arrays, 600)
