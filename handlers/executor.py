@@ -1,0 +1,272 @@
+"""Run one simulation in an isolated, limited child process and classify how it ended.
+
+The child is forked from a fork server that has the engine preloaded (see
+`handlers.forkserver`); it runs under CPU-time and address-space limits and is killed
+at the run's wall-clock budget or on cancellation. Whatever the child does (crash,
+hang, exhaust memory, send garbage), `execute` returns an `ExecutionResult`.
+"""
+
+import asyncio
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from typing import Any, Literal
+
+from generated.models.FailureCode_schema import FailureCode
+from generated.models.RunStatus_schema import RunStatus
+from handlers import failures, forkserver
+from handlers.childreport import ChildReport, FrameReader, ProgressCallback
+from handlers.simchild import ChildJob, child_main, cpu_limit_for
+
+DEFAULT_TARGET = "simengine.api:run_spec"
+GIB = 1024**3
+_REAP_TIMEOUT_S = 5.0  # after SIGKILL; only a lost fork server could make this wait
+CancelSignal = threading.Event | Callable[[], bool]
+# How supervision ended; "aborted": the parent itself raised (e.g. on_progress did).
+Ending = Literal["reported", "exited", "timeout", "cancelled", "aborted"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorConfig:
+    """Limits and timings for simulation children."""
+
+    target: str = DEFAULT_TARGET
+    memory_limit_bytes: int = 2 * GIB
+    cpu_margin_s: float = 5.0
+    progress_interval_s: float = 0.1
+    poll_interval_s: float = 0.05
+    exit_grace_s: float = 5.0
+    max_frame_bytes: int = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """How one run ended: SUCCEEDED with the engine's output, FAILED, or CANCELLED."""
+
+    status: RunStatus
+    output: dict[str, Any] | None = None
+    replay_npz: bytes | None = None
+    failure_code: FailureCode | None = None
+    failure_reason: str | None = None
+    steps_done: int = 0
+    steps_total: int | None = None
+    wall_time_s: float = 0.0
+    exit_code: int | None = None
+
+
+class Executor:
+    """Runs simulations in fork-server children; safe to share between threads."""
+
+    def __init__(self, config: ExecutorConfig | None = None) -> None:
+        self.config = config or ExecutorConfig()
+        forkserver.configure(preload=forkserver.preload_for(self.config.target))
+
+    def warm_up(self) -> None:
+        """Start the fork server now (it imports the engine) rather than on the first run."""
+        forkserver.ensure_running()
+
+    def execute(
+        self,
+        spec: dict[str, Any],
+        *,
+        max_duration_s: float,
+        on_progress: ProgressCallback | None = None,
+        cancel_event: CancelSignal | None = None,
+    ) -> ExecutionResult:
+        """Run `spec` in a child; blocks until it ends, times out or is cancelled."""
+        if not (math.isfinite(max_duration_s) and max_duration_s > 0):
+            raise ValueError("max_duration_s must be a positive, finite number of seconds")
+        started = time.monotonic()
+        cpu_limit_s = cpu_limit_for(max_duration_s, margin_s=self.config.cpu_margin_s)
+        job = ChildJob(
+            target=self.config.target,
+            spec=spec,
+            cpu_limit_s=cpu_limit_s,
+            memory_limit_bytes=self.config.memory_limit_bytes,
+            progress_interval_s=self.config.progress_interval_s,
+        )
+        reader, writer = forkserver.pipe()
+        try:
+            process = forkserver.start_child(target=child_main, args=(job, writer))
+        except (OSError, EOFError) as exc:
+            reader.close()
+            return _not_started(exc, time.monotonic() - started)
+        finally:
+            writer.close()  # the child has its own copy; EOF on `reader` means it is gone
+        frames = FrameReader(
+            reader=reader,
+            report=ChildReport(),
+            max_frame_bytes=self.config.max_frame_bytes,
+            memory_limit_bytes=self.config.memory_limit_bytes,
+            on_progress=on_progress,
+        )
+        ending: Ending = "aborted"
+        try:
+            ending = self._supervise(process, frames, started + max_duration_s, cancel_event)
+        finally:
+            grace_s = self.config.exit_grace_s if ending in ("reported", "exited") else 0.0
+            exit_code = _reap(process, grace_s=grace_s)
+            reader.close()
+        elapsed = time.monotonic() - started
+        return self._result(frames.report, ending, exit_code, elapsed, max_duration_s, cpu_limit_s)
+
+    async def execute_async(
+        self,
+        spec: dict[str, Any],
+        *,
+        max_duration_s: float,
+        on_progress: ProgressCallback | None = None,
+        cancel_event: CancelSignal | None = None,
+    ) -> ExecutionResult:
+        """`execute` on its own thread; progress is delivered on the event loop."""
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        user_cancel = _as_callable(cancel_event)
+        future: asyncio.Future[ExecutionResult] = loop.create_future()
+
+        def relay(done: int, total: int) -> None:
+            if on_progress is not None:
+                _call_soon(loop, on_progress, done, total)
+
+        def work() -> None:
+            try:
+                result = self.execute(
+                    spec,
+                    max_duration_s=max_duration_s,
+                    on_progress=relay,
+                    cancel_event=lambda: stop.is_set() or user_cancel(),
+                )
+            except BaseException as exc:
+                _call_soon(loop, _settle, future, None, exc)
+            else:
+                _call_soon(loop, _settle, future, result, None)
+
+        threading.Thread(target=work, name="qers-sim-supervisor", daemon=True).start()
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            stop.set()  # the supervisor kills the child within one poll interval
+            raise
+
+    def _supervise(
+        self,
+        process: BaseProcess,
+        frames: FrameReader,
+        deadline: float,
+        cancel_event: CancelSignal | None,
+    ) -> Ending:
+        """Follow the child until it reports, exits, times out or is cancelled."""
+        cancelled = _as_callable(cancel_event)
+        reader_open = True
+        while not frames.report.finished:
+            if cancelled():
+                return "cancelled"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            waitables: list[Any] = [process.sentinel] + ([frames.reader] if reader_open else [])
+            ready = wait(waitables, timeout=min(remaining, self.config.poll_interval_s))
+            if frames.reader in ready:
+                reader_open = frames.read()
+            elif process.sentinel in ready:
+                frames.drain()
+                return "exited"
+        return "reported"
+
+    def _result(
+        self,
+        report: ChildReport,
+        ending: Ending,
+        exit_code: int | None,
+        elapsed: float,
+        max_duration_s: float,
+        cpu_limit_s: int,
+    ) -> ExecutionResult:
+        """The ExecutionResult for what was seen."""
+        progress = report.progress
+        common: dict[str, Any] = {
+            "steps_done": progress.done,
+            "steps_total": progress.total,
+            "wall_time_s": elapsed,
+            "exit_code": exit_code,
+        }
+        if ending == "cancelled":
+            return ExecutionResult(status=RunStatus.CANCELLED, **common)
+        if report.succeeded:
+            return ExecutionResult(
+                status=RunStatus.SUCCEEDED, output=report.output, replay_npz=report.replay, **common
+            )
+        failure = report.failure
+        if ending == "timeout":
+            failure = failures.timeout(max_duration_s=max_duration_s, progress=progress)
+        elif failure is None:
+            failure = failures.from_exit(
+                exit_code=exit_code,
+                progress=progress,
+                cpu_limit_s=cpu_limit_s,
+                memory_limit_bytes=self.config.memory_limit_bytes,
+            )
+        return ExecutionResult(
+            status=RunStatus.FAILED,
+            failure_code=failure.code,
+            failure_reason=failure.reason,
+            **common,
+        )
+
+
+def _not_started(exc: OSError | EOFError, elapsed: float) -> ExecutionResult:
+    """The child could not be started (the fork server is unavailable)."""
+    cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    return ExecutionResult(
+        status=RunStatus.FAILED,
+        failure_code=FailureCode.WORKER_LOST,
+        failure_reason=f"the simulation process could not be started ({cause}); retry the run",
+        wall_time_s=elapsed,
+    )
+
+
+def _reap(process: BaseProcess, *, grace_s: float) -> int | None:
+    """Give the child `grace_s` to exit, SIGKILL it if it has not, and reap it."""
+    process.join(grace_s)
+    if process.exitcode is None:
+        process.kill()
+        process.join(_REAP_TIMEOUT_S)
+    exit_code = process.exitcode
+    if exit_code is not None:
+        process.close()
+    return exit_code
+
+
+def _as_callable(cancel: CancelSignal | None) -> Callable[[], bool]:
+    """A cancellation check from an Event, a callable or nothing."""
+    if cancel is None:
+        return lambda: False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set
+    return cancel
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
+    """Schedule `callback` on `loop` from another thread; nothing if the loop has closed."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:  # closed: nobody is waiting for this run any more
+        return
+
+
+def _settle(
+    future: "asyncio.Future[ExecutionResult]",
+    result: ExecutionResult | None,
+    error: BaseException | None,
+) -> None:
+    """Complete `future` unless it was cancelled meanwhile."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    elif result is not None:
+        future.set_result(result)

@@ -1,0 +1,334 @@
+"""The executor runs real child processes: crashes, hangs and limits become failure codes."""
+
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generated.models.FailureCode_schema import FailureCode
+from generated.models.RunStatus_schema import RunStatus
+from handlers import forkserver
+from handlers.executor import ExecutionResult, Executor, ExecutorConfig
+from handlers.failures import Progress, from_exit, scrub_paths
+from tests.handlers import executor_bench
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS = "tests.handlers.executor_targets"
+MIB = 1024 * 1024
+INERTIAL = (
+    '<inertial><mass value="1"/>'
+    '<inertia ixx="1" ixy="0" ixz="0" iyy="1" iyz="0" izz="1"/></inertial>'
+)
+
+
+def executor(name: str, **config: float) -> Executor:
+    return Executor(ExecutorConfig(target=f"{TARGETS}:{name}", **config))  # type: ignore[arg-type]
+
+
+def run(
+    name: str, spec: dict[str, Any] | None = None, *, max_duration_s: float = 10, **config: float
+) -> ExecutionResult:
+    return executor(name, **config).execute(spec or {}, max_duration_s=max_duration_s)
+
+
+def assert_failed(result: ExecutionResult, code: FailureCode) -> str:
+    assert result.status == RunStatus.FAILED, result
+    assert result.failure_code == code, result
+    assert result.failure_reason
+    assert scrub_paths(result.failure_reason) == result.failure_reason  # no absolute paths
+    return result.failure_reason
+
+
+def test_success_returns_output_replay_and_throttled_progress() -> None:
+    seen: list[tuple[int, int]] = []
+    result = executor("succeed").execute(
+        {"steps": 20, "step_s": 0.02, "echo": "hi", "replay_kib": 300},
+        max_duration_s=10,
+        on_progress=lambda done, total: seen.append((done, total)),
+    )
+    assert result.status == RunStatus.SUCCEEDED, result
+    assert result.output is not None
+    assert result.output["metrics"] == {"steps": 20, "echo": "hi"}
+    assert result.output["trajectory_sha256"] == "0" * 64
+    assert result.replay_npz == bytes(range(256)) * 1200
+    assert result.failure_code is None
+    assert (result.steps_done, result.steps_total) == (20, 20)
+    assert seen[-1] == (20, 20)
+    assert 2 <= len(seen) < 20  # throttled to one frame per 0.1 s, plus the last
+
+
+def test_segfault_before_first_step_is_engine_crash_about_the_robot() -> None:
+    reason = assert_failed(run("segfault"), FailureCode.ENGINE_CRASH)
+    assert "SIGSEGV" in reason
+    assert "root link" in reason
+
+
+def test_segfault_midway_names_the_step() -> None:
+    result = run("segfault_midway")
+    reason = assert_failed(result, FailureCode.ENGINE_CRASH)
+    assert "at step 5 of 10" in reason
+    assert result.exit_code == -signal.SIGSEGV
+
+
+def test_hang_times_out_at_max_duration() -> None:
+    started = time.monotonic()
+    result = run("loop_forever", max_duration_s=1.0)
+    elapsed = time.monotonic() - started
+    reason = assert_failed(result, FailureCode.TIMEOUT)
+    assert "max_duration_s=1" in reason
+    assert 1.0 <= elapsed < 2.0
+    assert result.steps_done > 0
+
+
+def test_cpu_limit_is_resource_limit() -> None:
+    result = run("burn_cpu", max_duration_s=10, cpu_margin_s=-9)  # 1 CPU second
+    reason = assert_failed(result, FailureCode.RESOURCE_LIMIT)
+    assert "CPU-time limit of 1 s" in reason
+    assert result.exit_code == -signal.SIGXCPU
+
+
+def test_memory_limit_is_resource_limit() -> None:
+    result = run("allocate", memory_limit_bytes=512 * MIB)
+    reason = assert_failed(result, FailureCode.RESOURCE_LIMIT)
+    assert "out of memory (limit 512 MiB)" in reason
+
+
+def test_domain_error_keeps_its_code_and_loses_server_paths() -> None:
+    reason = assert_failed(run("sim_error"), FailureCode.INVALID_ASSET)
+    assert reason == "mesh robot.obj is not a file"
+
+
+def test_spec_error_without_code_is_internal_with_the_engine_reason() -> None:
+    reason = assert_failed(run("spec_error"), FailureCode.INTERNAL)
+    assert (
+        reason
+        == "the engine rejected the run spec: scenario: unknown scenario 'nope'; valid: drop_test"
+    )
+
+
+def test_unexpected_exception_is_internal_naming_only_the_type() -> None:
+    reason = assert_failed(run("unexpected"), FailureCode.INTERNAL)
+    assert "KeyError" in reason
+    assert "secret" not in reason
+
+
+def test_unknown_target_is_internal() -> None:
+    result = Executor(ExecutorConfig(target="no_such_module_qers:run")).execute(
+        {}, max_duration_s=5
+    )
+    assert "ModuleNotFoundError" in assert_failed(result, FailureCode.INTERNAL)
+
+
+@pytest.mark.parametrize("max_duration_s", [0, -1, float("inf"), float("nan")])
+def test_max_duration_must_be_positive_and_finite(max_duration_s: float) -> None:
+    with pytest.raises(ValueError, match="max_duration_s"):
+        run("trivial", max_duration_s=max_duration_s)
+
+
+def test_exit_without_result_is_engine_crash() -> None:
+    reason = assert_failed(run("exit_quietly"), FailureCode.ENGINE_CRASH)
+    assert "exit code 0" in reason
+
+
+def test_cancel_mid_run_kills_the_child_and_keeps_progress() -> None:
+    cancel = threading.Event()
+
+    def on_progress(done: int, total: int) -> None:
+        if done >= 3:
+            cancel.set()
+
+    started = time.monotonic()
+    result = executor("loop_forever").execute(
+        {}, max_duration_s=30, on_progress=on_progress, cancel_event=cancel
+    )
+    assert result.status == RunStatus.CANCELLED
+    assert result.failure_code is None
+    assert result.steps_done >= 3
+    assert result.exit_code == -signal.SIGKILL
+    assert time.monotonic() - started < 3
+
+
+def test_a_failing_progress_callback_kills_the_child_and_propagates() -> None:
+    def on_progress(done: int, total: int) -> None:
+        raise RuntimeError("caller bug")
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="caller bug"):
+        executor("loop_forever").execute({}, max_duration_s=30, on_progress=on_progress)
+    assert time.monotonic() - started < 3
+
+
+def test_execute_async_relays_progress_on_the_loop_and_cancels_the_child() -> None:
+    async def scenario() -> tuple[ExecutionResult, list[bool]]:
+        on_loop: list[bool] = []
+        loop_thread = threading.get_ident()
+        result = await executor("succeed").execute_async(
+            {"steps": 5, "step_s": 0.05},
+            max_duration_s=10,
+            on_progress=lambda done, total: on_loop.append(threading.get_ident() == loop_thread),
+        )
+        task = asyncio.create_task(executor("loop_forever").execute_async({}, max_duration_s=30))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return result, on_loop
+
+    result, on_loop = asyncio.run(scenario())
+    assert result.status == RunStatus.SUCCEEDED
+    assert on_loop
+    assert all(on_loop)
+    deadline = time.monotonic() + 3  # the supervisor kills the child within a poll interval
+    while supervisors() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not supervisors()
+
+
+def supervisors() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "qers-sim-supervisor"]
+
+
+def test_a_crashing_run_does_not_disturb_a_concurrent_one() -> None:
+    results: dict[str, ExecutionResult] = {}
+
+    def go(name: str, spec: dict[str, Any]) -> None:
+        results[name] = run(name, spec)
+
+    threads = [
+        threading.Thread(target=go, args=("succeed", {"steps": 10, "step_s": 0.03})),
+        threading.Thread(target=go, args=("segfault_midway", {})),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results["succeed"].status == RunStatus.SUCCEEDED
+    assert results["segfault_midway"].failure_code == FailureCode.ENGINE_CRASH
+
+
+def _urdf(tmp_path: Path, name: str, links: str) -> Path:
+    path = tmp_path / name
+    path.write_text(f'<?xml version="1.0"?>\n<robot name="r">{links}</robot>\n')
+    return path
+
+
+def test_real_pybullet_crash_on_two_root_links(tmp_path: Path) -> None:
+    urdf = _urdf(
+        tmp_path,
+        "two_roots.urdf",
+        f'<link name="a">{INERTIAL}</link>' * 1 + f'<link name="b">{INERTIAL}</link>',
+    )
+    result = run("pybullet_load", {"urdf": str(urdf)})
+    reason = assert_failed(result, FailureCode.ENGINE_CRASH)
+    assert "SIGSEGV" in reason
+    assert "exactly one root link" in reason
+
+
+def test_real_pybullet_hang_on_fifo_mesh_then_serves_a_good_run(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "mesh.obj")
+    mesh = '<geometry><mesh filename="mesh.obj"/></geometry>'
+    urdf = _urdf(
+        tmp_path,
+        "fifo.urdf",
+        f'<link name="base">{INERTIAL}<visual>{mesh}</visual><collision>{mesh}</collision></link>',
+    )
+    started = time.monotonic()
+    result = run("pybullet_load", {"urdf": str(urdf)}, max_duration_s=1.5)
+    assert time.monotonic() - started < 3
+    reason = assert_failed(result, FailureCode.TIMEOUT)
+    assert "regular file" in reason
+    good = _urdf(tmp_path, "good.urdf", f'<link name="base">{INERTIAL}</link>')
+    after = run("pybullet_load", {"urdf": str(good)})
+    assert after.status == RunStatus.SUCCEEDED, after
+    assert after.output == {"metrics": {"body": 0}}
+
+
+def test_lost_fork_server_fails_the_run_and_is_restarted() -> None:
+    runner = executor("loop_forever")
+    runner.warm_up()
+    server = forkserver.server_pid()
+    assert server is not None
+    started = threading.Event()
+    results: list[ExecutionResult] = []
+    thread = threading.Thread(
+        target=lambda: results.append(
+            runner.execute({}, max_duration_s=20, on_progress=lambda d, t: started.set())
+        )
+    )
+    thread.start()
+    assert started.wait(10)
+    os.kill(server, signal.SIGKILL)
+    thread.join(10)
+    assert_failed(results[0], FailureCode.WORKER_LOST)
+    after = run("succeed")
+    assert after.status == RunStatus.SUCCEEDED, after
+    assert forkserver.server_pid() not in (None, server)
+
+
+def test_engine_module_failing_on_import_is_internal_and_spares_the_fork_server() -> None:
+    broken = Executor(ExecutorConfig(target="tests.handlers.executor_broken:run_spec"))
+    server = forkserver.server_pid()
+    if server is not None:
+        os.kill(server, signal.SIGKILL)  # the next run starts a server preloading `broken`
+    result = broken.execute({}, max_duration_s=10)
+    reason = assert_failed(result, FailureCode.INTERNAL)
+    assert "RuntimeError" in reason
+    restarted = forkserver.server_pid()
+    assert restarted != server
+    assert run("succeed").status == RunStatus.SUCCEEDED
+    assert forkserver.server_pid() == restarted
+
+
+def test_per_run_overhead_is_under_50_ms() -> None:
+    assert statistics.median(executor_bench.per_run_ms(runs=20)) <= 50
+
+
+def test_api_process_never_imports_pybullet() -> None:
+    script = f"""
+import sys
+from handlers.executor import Executor, ExecutorConfig
+runner = Executor(ExecutorConfig(target="{TARGETS}:pybullet_load"))
+import handlers.simpreload  # a stray import in the API process must not preload
+result = runner.execute({{"urdf": "no/such.urdf"}}, max_duration_s=10)
+assert result.status == "FAILED", result
+print(",".join(m for m in sys.modules if m.split(".")[0] == "pybullet") or "none")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "none"
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "code"),
+    [
+        (-signal.SIGSEGV, FailureCode.ENGINE_CRASH),
+        (-signal.SIGBUS, FailureCode.ENGINE_CRASH),
+        (-signal.SIGABRT, FailureCode.ENGINE_CRASH),
+        (-signal.SIGILL, FailureCode.ENGINE_CRASH),
+        (-signal.SIGXCPU, FailureCode.RESOURCE_LIMIT),
+        (-signal.SIGKILL, FailureCode.RESOURCE_LIMIT),
+        (-signal.SIGTERM, FailureCode.WORKER_LOST),
+        (255, FailureCode.WORKER_LOST),
+        (1, FailureCode.ENGINE_CRASH),
+    ],
+)
+def test_exit_classification(exit_code: int, code: FailureCode) -> None:
+    failure = from_exit(
+        exit_code=exit_code, progress=Progress(), cpu_limit_s=10, memory_limit_bytes=MIB
+    )
+    assert failure.code == code
+
+
+def test_scrub_paths_keeps_only_the_last_component() -> None:
+    text = "cannot open '/srv/qers/assets/a/robot.urdf' (see /tmp/x/) or ./rel/path"
+    assert scrub_paths(text) == "cannot open 'robot.urdf' (see <path>) or ./rel/path"
