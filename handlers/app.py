@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from generated.api import build_app
 from generated.registry import HandlerRegistry
+from handlers.executor import Executor
 from handlers.health import HealthService
 from handlers.logging import configure_logging
 from handlers.middleware import install_middleware
@@ -14,32 +15,31 @@ from handlers.pending import (
     PendingAssets,
     PendingBatch,
     PendingBenchmarks,
-    PendingDashboard,
     PendingDesign,
-    PendingProfiles,
     PendingProjects,
-    PendingRuns,
-    PendingScenarios,
     PendingSim,
 )
 from handlers.problems import install_problem_handlers
+from handlers.runs import DashboardHandler, ProfilesHandler, RunsHandler, ScenariosHandler
+from handlers.runservice import RunService
 from handlers.settings import Settings
 
 
 def create_handlers(settings: Settings) -> HandlerRegistry:
     """The handler object for every tag (see docs/status.md for what is built)."""
+    runs = RunService(settings=settings, executor=Executor())
     return HandlerRegistry(
         health=HealthService(settings),
-        runs=PendingRuns(),
-        scenarios=PendingScenarios(),
-        dashboard=PendingDashboard(),
+        runs=RunsHandler(runs),
+        scenarios=ScenariosHandler(runs),
+        dashboard=DashboardHandler(runs),
         projects=PendingProjects(),
         assets=PendingAssets(),
         design=PendingDesign(),
         sim=PendingSim(),
         benchmarks=PendingBenchmarks(),
         ai=PendingAi(),
-        profiles=PendingProfiles(),
+        profiles=ProfilesHandler(runs),
         batch=PendingBatch(),
     )
 

@@ -134,8 +134,8 @@ def test_body_over_the_limit_is_413(client: TestClient) -> None:
 
 
 def test_not_built_yet_is_501_naming_the_operation(client: TestClient) -> None:
-    problem = _problem(client.post("/v1/runs", json={"scenario": "drop_test"}), 501)
-    assert "createRun" in problem["detail"]
+    problem = _problem(client.get("/api/benchmarks/latest"), 501)
+    assert "getLatestBenchmark" in problem["detail"]
 
 
 def test_unexpected_exception_is_500_without_trace_or_path(
@@ -171,7 +171,7 @@ def test_every_log_line_of_a_request_carries_its_id(client: TestClient, logs: io
     assert len(access) == 1
     assert access[0]["method"] == "POST"
     assert access[0]["route"] == "/v1/runs"
-    assert access[0]["status"] == 501
+    assert access[0]["status"] == 422
     assert access[0]["duration_ms"] >= 0
     assert all("request_id" in line for line in lines if line.get("logger", "").startswith("qers"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -45,6 +46,10 @@ def test_listed_state_matches_the_handler_the_app_serves(tmp_path: Path) -> None
     for op_id, (_method, _path, tag, state) in _rows().items():
         handler = getattr(registry, snake(tag))
         method = getattr(handler, snake(op_id))
-        pending = method.__module__ == "handlers.pending"
-        expected = "501 not implemented" if pending else "implemented"
-        assert state == expected, f"{op_id}: docs/status.md says {state!r}, app: {expected!r}"
+        pending = "NotImplementedOperation(" in inspect.getsource(method)
+        if pending:
+            assert state == "501 not implemented", f"{op_id}: the app answers 501, not {state!r}"
+        else:
+            assert state == "implemented" or state.startswith("partial:"), (
+                f"{op_id}: the app implements it; docs/status.md says {state!r}"
+            )

@@ -26,13 +26,20 @@ SCHEMA_SUFFIX = ".schema.json"
 COMPONENT_PREFIX = "#/components/schemas/"
 
 Document = dict[str, Any]
+FUZZ_MAX_DURATION_S = 2.0
 
 
 def build_app(runs_dir: Path, *, handlers: HandlerRegistry | None = None) -> FastAPI:
     """The app as `make serve` builds it (embedded backend), storing runs under `runs_dir`."""
-    # Default log level on purpose: structlog caches each logger's level on first use, so a
-    # quieter level here would silence INFO lines for the logging tests that run later.
-    return create_app(Settings(runs_dir=runs_dir, redis_url=None), handlers=handlers)
+    # Fuzzed run requests really simulate: a short wall-clock budget keeps each one brief
+    # (a longer run ends FAILED `TIMEOUT`, which is a valid answer too).
+    settings = Settings(
+        runs_dir=runs_dir,
+        redis_url=None,
+        default_max_duration_s=FUZZ_MAX_DURATION_S,
+        max_duration_ceiling_s=FUZZ_MAX_DURATION_S,
+    )
+    return create_app(settings, handlers=handlers)
 
 
 def fetch_published(app: FastAPI) -> Document:

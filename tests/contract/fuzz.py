@@ -22,6 +22,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from tests.contract.documents import FUZZ_MAX_DURATION_S
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS_CONFIG = Path(__file__).with_name("schemathesis.toml")
 HOST = "127.0.0.1"
@@ -61,6 +63,11 @@ def start_server(port: int, runs_dir: Path) -> subprocess.Popen[bytes]:
     """uvicorn serving the app factory, in its own process group."""
     env = {key: value for key, value in os.environ.items() if key not in SCRUBBED_ENV}
     env.update(RUNS_DIR=str(runs_dir), QERS_LOG_LEVEL="WARNING")
+    # Fuzzed run requests really simulate; keep each one brief (see documents.py).
+    env.update(
+        QERS_DEFAULT_MAX_DURATION_S=str(FUZZ_MAX_DURATION_S),
+        QERS_MAX_DURATION_CEILING_S=str(FUZZ_MAX_DURATION_S),
+    )
     command = [sys.executable, "-m", "uvicorn", "handlers.app:create_app", "--factory"]
     command += ["--host", HOST, "--port", str(port), "--log-level", "warning"]
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)

@@ -1,0 +1,135 @@
+"""`/v1` runs and scenarios, `/api/runs` and `/api/reality-profiles`: thin edges over RunService."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from generated.models import (
+    RealityProfile,
+    RealityProfileList,
+    ReplayBundle,
+    Run,
+    RunCreate,
+    RunList,
+    RunMetrics,
+    RunOrigin,
+    RunStatus,
+    Scenario,
+    ScenarioList,
+)
+from handlers.errors import NotImplementedOperation
+from handlers.runservice import RunService
+
+
+class RunsHandler:
+    """Operations tagged `runs`."""
+
+    def __init__(self, service: RunService) -> None:
+        self._service = service
+
+    async def create_run(
+        self, *, body: RunCreate, idempotency_key: str | None, response: Response
+    ) -> Run:
+        """Run a simulation synchronously (embedded mode) and return the finished run."""
+        run = await self._service.create(body, origin="v1")
+        response.status_code = 201
+        response.headers["Location"] = f"/v1/runs/{run['id']}"
+        return Run.model_validate(run)
+
+    async def list_runs(
+        self,
+        *,
+        limit: int,
+        status: RunStatus | None,
+        scenario: str | None,
+        tag: str | None,
+        profile: str | None,
+        batch_id: str | None,
+        cursor: str | None,
+        response: Response,
+    ) -> RunList:
+        """List runs, newest first."""
+        items, next_cursor = self._service.list(
+            limit=limit,
+            status=status.value if status else None,
+            scenario=scenario,
+            tag=tag,
+            profile=profile,
+            batch_id=batch_id,
+            cursor=cursor,
+        )
+        return RunList(items=[Run.model_validate(i) for i in items], next_cursor=next_cursor)
+
+    async def get_run(self, *, run_id: str, response: Response) -> Run:
+        """Return one run."""
+        return Run.model_validate(self._service.get(run_id))
+
+    async def get_run_metrics(
+        self, *, run_id: str, history: bool, response: Response
+    ) -> RunMetrics:
+        """Return the metrics of a run."""
+        return RunMetrics.model_validate(self._service.metrics(run_id, history=history))
+
+    async def get_run_replay(self, *, run_id: str, stride: int, response: Response) -> ReplayBundle:
+        """Not built yet."""
+        raise NotImplementedOperation("getRunReplay")
+
+    async def cancel_run(self, *, run_id: str, response: Response) -> Run:
+        """Cancel a running run."""
+        return Run.model_validate(self._service.cancel(run_id))
+
+
+class ScenariosHandler:
+    """Operations tagged `scenarios`."""
+
+    def __init__(self, service: RunService) -> None:
+        self._service = service
+
+    async def list_scenarios(self, *, response: Response) -> ScenarioList:
+        """List the registered scenarios."""
+        return ScenarioList(items=[Scenario.model_validate(s) for s in self._service.scenarios()])
+
+
+class ProfilesHandler:
+    """Operations tagged `profiles`."""
+
+    def __init__(self, service: RunService) -> None:
+        self._service = service
+
+    async def list_reality_profiles(self, *, response: Response) -> RealityProfileList:
+        """List the reality profiles."""
+        items = [RealityProfile.model_validate(p) for p in self._service.profiles()]
+        return RealityProfileList(items=items)
+
+
+class DashboardHandler:
+    """Operations tagged `dashboard`."""
+
+    def __init__(self, service: RunService) -> None:
+        self._service = service
+
+    async def list_api_runs(
+        self,
+        *,
+        limit: int,
+        status: RunStatus | None,
+        scenario: str | None,
+        tag: str | None,
+        profile: str | None,
+        batch_id: str | None,
+        origin: RunOrigin | None,
+        cursor: str | None,
+        response: Response,
+    ) -> RunList:
+        """List every run (v1 and sim), newest first."""
+        items, next_cursor = self._service.list(
+            limit=limit,
+            status=status.value if status else None,
+            scenario=scenario,
+            tag=tag,
+            profile=profile,
+            batch_id=batch_id,
+            origin=origin.value if origin else None,
+            cursor=cursor,
+        )
+        return RunList(items=[Run.model_validate(i) for i in items], next_cursor=next_cursor)
