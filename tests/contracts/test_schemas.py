@@ -22,6 +22,8 @@ from pydantic import StringConstraints, TypeAdapter
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from codegen.rules import FORBIDDEN_KEYWORDS
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
 SCHEMA_DIR = CONTRACTS / "schemas"
@@ -29,27 +31,6 @@ OPENAPI_PATH = CONTRACTS / "openapi.yaml"
 SEED_FIXTURES = ROOT / "tests" / "fixtures" / "seed"
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-FORBIDDEN_KEYWORDS = {
-    "if",
-    "then",
-    "else",
-    "patternProperties",
-    "unevaluatedProperties",
-    "unevaluatedItems",
-    "dependentSchemas",
-    "dependentRequired",
-    "propertyNames",
-    "contains",
-    "not",
-    "oneOf",
-    "allOf",
-    "$dynamicRef",
-    "$dynamicAnchor",
-    "$recursiveRef",
-    "$defs",
-    "definitions",
-    "uniqueItems",
-}
 ALLOWED_FORMATS = {"date-time", "uri", "email", "uuid"}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 REF_RE = re.compile(r"^([A-Z][A-Za-z0-9]*)\.schema\.json$")
