@@ -17,12 +17,12 @@ from handlers.pending import (
     PendingBenchmarks,
     PendingDesign,
     PendingProjects,
-    PendingSim,
 )
 from handlers.problems import install_problem_handlers
 from handlers.runs import DashboardHandler, ProfilesHandler, RunsHandler, ScenariosHandler
 from handlers.runservice import RunService
 from handlers.settings import Settings
+from handlers.sim import SimHandler
 
 
 def create_handlers(settings: Settings) -> HandlerRegistry:
@@ -36,7 +36,7 @@ def create_handlers(settings: Settings) -> HandlerRegistry:
         projects=PendingProjects(),
         assets=PendingAssets(),
         design=PendingDesign(),
-        sim=PendingSim(),
+        sim=SimHandler(runs),
         benchmarks=PendingBenchmarks(),
         ai=PendingAi(),
         profiles=ProfilesHandler(runs),

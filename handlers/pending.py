@@ -19,7 +19,6 @@ from generated.models import (
     BenchmarkReport,
     CompareRequest,
     CompareResult,
-    Job,
     LinkageRequest,
     LinkageResult,
     Plan,
@@ -28,58 +27,14 @@ from generated.models import (
     ProjectCreate,
     ProjectList,
     RealityProfileList,
-    ReplayBundle,
-    Report,
-    Run,
-    RunCreate,
     RunList,
-    RunMetrics,
     RunOrigin,
     RunStatus,
     ScenarioList,
     SegmentRequest,
     SegmentResult,
-    SimRunRequest,
-    SimStep,
 )
 from handlers.errors import NotImplementedOperation
-
-
-class PendingRuns:
-    """`RunsHandler` operations that are not implemented yet."""
-
-    async def list_runs(
-        self,
-        *,
-        limit: int,
-        status: RunStatus | None,
-        scenario: str | None,
-        tag: str | None,
-        profile: str | None,
-        batch_id: str | None,
-        cursor: str | None,
-        response: Response,
-    ) -> RunList:
-        raise NotImplementedOperation("listRuns")
-
-    async def create_run(
-        self, *, body: RunCreate, idempotency_key: str | None, response: Response
-    ) -> Run:
-        raise NotImplementedOperation("createRun")
-
-    async def get_run(self, *, run_id: str, response: Response) -> Run:
-        raise NotImplementedOperation("getRun")
-
-    async def get_run_metrics(
-        self, *, run_id: str, history: bool, response: Response
-    ) -> RunMetrics:
-        raise NotImplementedOperation("getRunMetrics")
-
-    async def get_run_replay(self, *, run_id: str, stride: int, response: Response) -> ReplayBundle:
-        raise NotImplementedOperation("getRunReplay")
-
-    async def cancel_run(self, *, run_id: str, response: Response) -> Run:
-        raise NotImplementedOperation("cancelRun")
 
 
 class PendingScenarios:
@@ -150,40 +105,6 @@ class PendingDesign:
 
     async def build_linkage(self, *, body: LinkageRequest, response: Response) -> LinkageResult:
         raise NotImplementedOperation("buildLinkage")
-
-
-class PendingSim:
-    """`SimHandler` operations that are not implemented yet."""
-
-    async def start_sim_run(
-        self, *, body: SimRunRequest, idempotency_key: str | None, response: Response
-    ) -> Job:
-        raise NotImplementedOperation("startSimRun")
-
-    async def get_sim_job_status(self, *, job_id: str, response: Response) -> Job:
-        raise NotImplementedOperation("getSimJobStatus")
-
-    async def get_sim_job_metrics(
-        self, *, job_id: str, history: bool, response: Response
-    ) -> RunMetrics:
-        raise NotImplementedOperation("getSimJobMetrics")
-
-    async def get_sim_job_report(self, *, job_id: str, response: Response) -> Report:
-        raise NotImplementedOperation("getSimJobReport")
-
-    async def cancel_sim_job(self, *, job_id: str, response: Response) -> Job:
-        raise NotImplementedOperation("cancelSimJob")
-
-    async def get_sim_step(self, *, run_id: str, step_index: int, response: Response) -> SimStep:
-        raise NotImplementedOperation("getSimStep")
-
-    async def get_sim_run_metrics(
-        self, *, run_id: str, history: bool, response: Response
-    ) -> RunMetrics:
-        raise NotImplementedOperation("getSimRunMetrics")
-
-    async def get_sim_run_report(self, *, run_id: str, response: Response) -> Report:
-        raise NotImplementedOperation("getSimRunReport")
 
 
 class PendingBenchmarks:

@@ -17,8 +17,7 @@ from generated.models import (
     Scenario,
     ScenarioList,
 )
-from handlers.errors import NotImplementedOperation
-from handlers.runservice import RunService
+from handlers.runservice import RunRequest, RunService
 
 
 class RunsHandler:
@@ -31,7 +30,7 @@ class RunsHandler:
         self, *, body: RunCreate, idempotency_key: str | None, response: Response
     ) -> Run:
         """Run a simulation synchronously (embedded mode) and return the finished run."""
-        run = await self._service.create(body, origin="v1")
+        run = await self._service.create(RunRequest.from_run_create(body), origin="v1")
         response.status_code = 201
         response.headers["Location"] = f"/v1/runs/{run['id']}"
         return Run.model_validate(run)
@@ -71,8 +70,8 @@ class RunsHandler:
         return RunMetrics.model_validate(self._service.metrics(run_id, history=history))
 
     async def get_run_replay(self, *, run_id: str, stride: int, response: Response) -> ReplayBundle:
-        """Not built yet."""
-        raise NotImplementedOperation("getRunReplay")
+        """Return the replay bundle of a run, every `stride`-th recorded step."""
+        return ReplayBundle.model_validate(self._service.replay(run_id, stride=stride))
 
     async def cancel_run(self, *, run_id: str, response: Response) -> Run:
         """Cancel a running run."""

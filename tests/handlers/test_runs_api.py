@@ -1,0 +1,140 @@
+"""`/v1` runs end to end with the real engine: create, read, metrics, replay, report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from handlers.app import create_app
+from handlers.settings import Settings
+
+STEPS = 60
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    settings = Settings(runs_dir=tmp_path_factory.mktemp("runs"), redis_url=None)
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def run(client: TestClient) -> dict[str, Any]:
+    body = {"scenario": "drop_test", "options": {"steps": STEPS, "seed": 3, "tags": ["api"]}}
+    response = client.post("/v1/runs", json=body)
+    assert response.status_code == 201, response.text
+    document: dict[str, Any] = response.json()
+    assert document["status"] == "SUCCEEDED"
+    return document
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_created_run_has_every_artifact(client: TestClient, run: dict[str, Any]) -> None:
+    assert run["artifacts"] == {"metrics": True, "replay": True, "report": True, "partial": False}
+    assert client.get(f"/v1/runs/{run['id']}").json() == run
+
+
+def test_metrics_with_and_without_history(client: TestClient, run: dict[str, Any]) -> None:
+    plain = client.get(f"/v1/runs/{run['id']}/metrics").json()
+    assert plain["history"] is None
+    assert plain["steps"] == STEPS
+    full = client.get(f"/v1/runs/{run['id']}/metrics", params={"history": True}).json()
+    assert full["history"] is not None
+
+
+@pytest.mark.parametrize(("stride", "rows"), [(1, STEPS), (10, STEPS // 10), (7, 9), (10000, 1)])
+def test_replay_rows_follow_the_stride(
+    client: TestClient, run: dict[str, Any], stride: int, rows: int
+) -> None:
+    response = client.get(f"/v1/runs/{run['id']}/replay", params={"stride": stride})
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    assert (bundle["run_id"], bundle["stride"], bundle["rows"]) == (run["id"], stride, rows)
+    columns = bundle["columns"]
+    assert columns["step_index"] == list(range(0, STEPS, stride))
+    assert all(len(values) == rows for values in columns.values())
+    manifest = bundle["manifest"]
+    assert manifest["steps_recorded"] == STEPS
+    assert manifest["trajectory_sha256"] == run["trajectory_sha256"]
+
+
+def test_replay_default_stride_is_one(client: TestClient, run: dict[str, Any]) -> None:
+    bundle = client.get(f"/v1/runs/{run['id']}/replay").json()
+    assert (bundle["stride"], bundle["rows"]) == (1, STEPS)
+
+
+def test_report_is_written_when_the_run_finishes(client: TestClient, run: dict[str, Any]) -> None:
+    response = client.get(f"/api/sim/report/{run['id']}")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["run_id"] == run["id"]
+    assert report["run"] == run
+    assert report["metrics"]["history"] is None
+    assert report["metrics"]["steps"] == STEPS
+    assert report["profile"]["name"] == "default"
+    assert report["engine"]["engine"] == "pybullet"
+    assert report["replay"]["steps_recorded"] == STEPS
+    assert report["replay"]["size_bytes"] > 0
+    assert report["replay"]["trajectory_sha256"] == run["trajectory_sha256"]
+    assert report["warnings"] == []
+
+
+def test_sim_step_of_a_v1_run(client: TestClient, run: dict[str, Any]) -> None:
+    bundle = client.get(f"/v1/runs/{run['id']}/replay").json()
+    for index in (0, STEPS - 1):
+        response = client.get("/api/sim/step", params={"run_id": run["id"], "step_index": index})
+        assert response.status_code == 200, response.text
+        step = response.json()
+        assert step["steps_recorded"] == STEPS
+        assert step["joint_names"] == bundle["manifest"]["joint_names"]
+        assert step["step"]["step_index"] == index
+        assert step["step"]["t"] == bundle["columns"]["t"][index]
+        assert step["step"]["joint_position"] == bundle["columns"]["joint_position"][index]
+
+
+def test_sim_step_out_of_range_names_the_range(client: TestClient, run: dict[str, Any]) -> None:
+    response = client.get("/api/sim/step", params={"run_id": run["id"], "step_index": STEPS})
+    problem = _problem(response, 422)
+    assert [(e["location"], e["pointer"]) for e in problem["errors"]] == [("query", "/step_index")]
+    assert f"0..{STEPS - 1}" in problem["errors"][0]["reason"]
+
+
+def test_run_without_replay_is_409_for_replay_and_step(client: TestClient) -> None:
+    body = {"scenario": "drop_test", "options": {"steps": 50, "record_replay": False}}
+    run = client.post("/v1/runs", json=body).json()
+    assert run["artifacts"] == {"metrics": True, "replay": False, "report": True, "partial": False}
+    problem = _problem(client.get(f"/v1/runs/{run['id']}/replay"), 409)
+    assert "record_replay was false" in problem["detail"]
+    _problem(client.get("/api/sim/step", params={"run_id": run["id"], "step_index": 0}), 409)
+    report = client.get(f"/api/sim/report/{run['id']}").json()
+    assert report["replay"] is None
+    assert report["engine"]["engine"] == "pybullet"
+    assert report["warnings"] == ["no replay was recorded (record_replay was false)"]
+
+
+def test_unknown_run_is_404_everywhere(client: TestClient) -> None:
+    missing = "run_000000000000000000000000"
+    for path in (f"/v1/runs/{missing}/replay", f"/api/sim/report/{missing}"):
+        _problem(client.get(path), 404)
+    _problem(client.get("/api/sim/step", params={"run_id": missing, "step_index": 0}), 404)
+
+
+def test_rejected_requests_store_nothing(client: TestClient) -> None:
+    before = client.get("/api/runs", params={"limit": 1000}).json()["items"]
+    bad = [
+        {"scenario": "drop_test", "options": {"steps": 50, "profile": "nope"}},
+        {"scenario": "drop_test", "options": {"webhook_url": "https://hooks.example.com/x"}},
+        {"scenario": "drop_test", "options": {"project_id": "prj_0123456789abcdef01234567"}},
+    ]
+    responses = [client.post("/v1/runs", json=body) for body in bad]
+    statuses = [r.status_code for r in responses]
+    assert "createRun with options.webhook_url" in responses[1].json()["detail"]
+    assert statuses == [422, 501, 404]
+    assert client.get("/api/runs", params={"limit": 1000}).json()["items"] == before
