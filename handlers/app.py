@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from generated.api import build_app
 from generated.registry import HandlerRegistry
+from handlers import forkserver
 from handlers.executor import Executor
 from handlers.health import HealthService
 from handlers.logging import configure_logging
@@ -50,9 +55,16 @@ def create_app(
     """Build the QERS app; `handlers` lets tests wire other handler objects."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    app = build_app(docs_url="/docs", redoc_url=None)
+    app = build_app(docs_url="/docs", redoc_url=None, lifespan=_lifespan)
     app.state.settings = settings
     app.state.handlers = handlers or create_handlers(settings)
     install_problem_handlers(app)
     install_middleware(app, settings)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Start the fork server (it imports the engine) before the first run needs it.
+    await asyncio.to_thread(forkserver.ensure_running)
+    yield
