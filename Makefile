@@ -42,7 +42,7 @@ fuzz: $(STAMP)
 	$(PY) -m tests.contract.fuzz --port $(FUZZ_PORT)
 
 bench: $(STAMP)
-	$(PY) -m bench.api_overhead
+	$(PY) -m bench
 
 check: lint typecheck check-generated test
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 
+from bench.report import result
 from bench.servers import ROOT, uvicorn_server
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -54,7 +55,7 @@ def main() -> int:
     print(f"  qers  req/s per round: {', '.join(f'{r:.0f}' for r in ours_rps)}")
     print(f"  bare  req/s per round: {', '.join(f'{r:.0f}' for r in bare_rps)}")
     print(f"  ratio qers/bare (median of rounds): {ratio:.2f}  (target >= {TARGET})")
-    return 0 if ratio >= TARGET else 1
+    return result("api req/s qers/bare", f"{ratio:.3f}", f">= {TARGET}", ratio >= TARGET)
 
 
 if __name__ == "__main__":

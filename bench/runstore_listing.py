@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.report import result
 from handlers.logging import configure_logging
 from handlers.runfolders import RUN_FILE, encode_run
 from handlers.runstore import RunStore
@@ -121,7 +122,7 @@ def main() -> int:
         uniform = compare(Path(tmp), "uniform", uniform_run)
     print(f"  ratio 10,000/100, full pages (skewed): {ratio:.2f}  (target <= {TARGET})")
     print(f"  ratio 10,000/100, uniform fields (50 vs ~3 runs per page): {uniform:.2f}")
-    return 0 if ratio <= TARGET else 1
+    return result("listing p50 10,000/100", f"{ratio:.2f}", f"<= {TARGET}", ratio <= TARGET)
 
 
 if __name__ == "__main__":

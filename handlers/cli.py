@@ -1,4 +1,4 @@
-"""The `qers` command line: offline validation against the contracts, and more to come."""
+"""The `qers` command line: offline validation against the contracts; runs (see cli_run)."""
 
 import json
 import sys
@@ -7,6 +7,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from handlers import cli_run
 from handlers.errors import ContractLoadError, UnknownSchema
 from handlers.validation import ContractRegistry
 
@@ -73,6 +74,11 @@ def schemas(contracts: ContractsOption = None) -> None:
     """List the schema names the contracts define."""
     for name in _registry(contracts).names():
         typer.echo(name)
+
+
+app.command("run")(cli_run.run)
+app.command("scenarios")(cli_run.scenarios)
+app.command("profiles")(cli_run.profiles)
 
 
 def main() -> None:
