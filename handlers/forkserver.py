@@ -19,7 +19,7 @@ from typing import Any
 
 from handlers.simchild import PRELOAD_ENV
 
-ENGINE_PRELOAD = ("numpy", "pybullet", "handlers.simchild")
+ENGINE_PRELOAD = ("numpy", "pybullet", "handlers.simchild", "simengine.preload")
 # Preparation data that would make every child re-run the API's main script
 # (uvicorn's or qers' entry point: 0.1-1 s of imports). Children need only the target.
 _MAIN_KEYS = ("init_main_from_path", "init_main_from_name")

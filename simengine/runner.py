@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
+from functools import cache
 from importlib import metadata
 
 import numpy as np
@@ -27,8 +28,9 @@ NOISE_STREAM = 0x0015E
 STOP_CHECK_EVERY = 64
 
 
+@cache
 def engine_info() -> JSONDict:
-    """Versions that produce a recording (EngineInfo shape)."""
+    """Versions that produce a recording (EngineInfo shape); callers must not mutate it."""
     try:
         qers = metadata.version("qers")
     except metadata.PackageNotFoundError:
@@ -146,7 +148,7 @@ def run(
             trajectory_sha256=digest,
             joint_names=joint_names,
             observation_names=obs_names,
-            engine=engine_info(),
+            engine=dict(engine_info()),
         )
         npz = replay.to_npz(arrays)
     return {
