@@ -26,41 +26,10 @@ from generated.models import (
     Project,
     ProjectCreate,
     ProjectList,
-    RealityProfileList,
-    RunList,
-    RunOrigin,
-    RunStatus,
-    ScenarioList,
     SegmentRequest,
     SegmentResult,
 )
 from handlers.errors import NotImplementedOperation
-
-
-class PendingScenarios:
-    """`ScenariosHandler` operations that are not implemented yet."""
-
-    async def list_scenarios(self, *, response: Response) -> ScenarioList:
-        raise NotImplementedOperation("listScenarios")
-
-
-class PendingDashboard:
-    """`DashboardHandler` operations that are not implemented yet."""
-
-    async def list_api_runs(
-        self,
-        *,
-        limit: int,
-        status: RunStatus | None,
-        scenario: str | None,
-        tag: str | None,
-        profile: str | None,
-        batch_id: str | None,
-        origin: RunOrigin | None,
-        cursor: str | None,
-        response: Response,
-    ) -> RunList:
-        raise NotImplementedOperation("listApiRuns")
 
 
 class PendingProjects:
@@ -119,13 +88,6 @@ class PendingAi:
 
     async def create_plan(self, *, body: PlanRequest, response: Response) -> Plan:
         raise NotImplementedOperation("createPlan")
-
-
-class PendingProfiles:
-    """`ProfilesHandler` operations that are not implemented yet."""
-
-    async def list_reality_profiles(self, *, response: Response) -> RealityProfileList:
-        raise NotImplementedOperation("listRealityProfiles")
 
 
 class PendingBatch:
