@@ -26,7 +26,7 @@ from rich.table import Table
 from generated.models import RunCreate
 from handlers.errors import QersError
 from handlers.executor import CancelSignal, ExecutionResult, Executor
-from handlers.runservice import RunService
+from handlers.runservice import RunRequest, RunService
 from handlers.settings import Settings
 from simengine import api as engine_api
 
@@ -104,7 +104,7 @@ def run(
         executor.warm_up()  # the fork server's start-up does not count against the run
         service = RunService(settings=settings, executor=executor)
         try:
-            result = asyncio.run(service.create(body, origin="cli"))
+            result = asyncio.run(service.create(RunRequest.from_run_create(body), origin="cli"))
         except QersError as exc:
             bar.stop()
             _problem(exc)

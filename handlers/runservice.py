@@ -165,14 +165,12 @@ class RunService:
         """Every reality profile, as the RealityProfile contract shapes it."""
         return engine_api.list_profiles()
 
-    async def create(self, request: RunRequest | RunCreate, *, origin: str) -> dict[str, Any]:
+    async def create(self, request: RunRequest, *, origin: str) -> dict[str, Any]:
         """Validate, record, execute and store one run; returns the finished run document.
 
         Everything is validated before the store sees the run: a rejected request
-        leaves nothing behind. A RunCreate body is taken as `RunRequest.from_run_create`.
+        leaves nothing behind.
         """
-        if isinstance(request, RunCreate):
-            request = RunRequest.from_run_create(request)
         prepared = self._prepare(request)
         run_id = new_run_id()
         now = _now()

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from generated.models import RunCreate
 from handlers.cli import app
 from handlers.cli_run import ProgressExecutor
-from handlers.runservice import RunService
+from handlers.runservice import RunRequest, RunService
 from handlers.runstore import RunStore
 from handlers.settings import Settings
 
@@ -138,7 +138,7 @@ def test_progress_reaches_the_bar_through_the_executor_hook(runs_dir: Path) -> N
     executor = ProgressExecutor(lambda done, total: seen.append((done, total)))
     service = RunService(settings=Settings(runs_dir=runs_dir), executor=executor)
     body = RunCreate.model_validate({"scenario": "drop_test", "options": {"steps": 60}})
-    run = asyncio.run(service.create(body, origin="cli"))
+    run = asyncio.run(service.create(RunRequest.from_run_create(body), origin="cli"))
     assert run["status"] == "SUCCEEDED"
     assert seen, "no progress reported"
     assert seen[-1] == (60, 60)
