@@ -48,16 +48,17 @@ class RunsHandler:
         response: Response,
     ) -> RunList:
         """List runs, newest first."""
-        items, next_cursor = self._service.list(
+        return _page(
+            self._service,
             limit=limit,
-            status=status.value if status else None,
+            status=status,
             scenario=scenario,
             tag=tag,
             profile=profile,
             batch_id=batch_id,
+            origin=None,
             cursor=cursor,
         )
-        return RunList(items=[Run.model_validate(i) for i in items], next_cursor=next_cursor)
 
     async def get_run(self, *, run_id: str, response: Response) -> Run:
         """Return one run."""
@@ -121,14 +122,30 @@ class DashboardHandler:
         response: Response,
     ) -> RunList:
         """List every run (v1 and sim), newest first."""
-        items, next_cursor = self._service.list(
+        return _page(
+            self._service,
             limit=limit,
-            status=status.value if status else None,
+            status=status,
             scenario=scenario,
             tag=tag,
             profile=profile,
             batch_id=batch_id,
-            origin=origin.value if origin else None,
+            origin=origin,
             cursor=cursor,
         )
-        return RunList(items=[Run.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+def _page(
+    service: RunService,
+    *,
+    status: RunStatus | None,
+    origin: RunOrigin | None,
+    **filters: str | int | None,
+) -> RunList:
+    """One page of runs for both list operations (enum filters passed by value)."""
+    items, next_cursor = service.list(
+        status=status.value if status else None,
+        origin=origin.value if origin else None,
+        **filters,
+    )
+    return RunList(items=[Run.model_validate(i) for i in items], next_cursor=next_cursor)

@@ -8,12 +8,10 @@ scenario/profile catalogues come from modules of `simengine` that do not load it
 from __future__ import annotations
 
 import json
-import platform
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from simengine import replay as engine_replay
 from simengine import spec as engine_spec
 from simengine.assets import AssetRejected, check_urdf, resolve_urdf_path
 from simengine.errors import InvalidConfig
+from simengine.versions import engine_info
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 FINISHED = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
@@ -401,15 +400,22 @@ def _progress(done: int, total: int) -> dict[str, Any]:
     return {"steps_done": done, "steps_total": total, "fraction": min(1.0, done / total)}
 
 
+# RunMetricsSummary: the headline figures of RunMetrics, without the history.
+_SUMMARY_KEYS = (
+    "steps",
+    "sim_time_s",
+    "wall_time_s",
+    "avg_step_time_ms",
+    "p95_step_time_ms",
+    "realtime_factor",
+    "task",
+)
+
+
 def _summary(metrics: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if metrics is None:
         return None
-    keys = ("steps", "sim_time_s", "wall_time_s", "avg_step_time_ms", "p95_step_time_ms")
-    return {
-        **{key: metrics[key] for key in keys},
-        "realtime_factor": metrics["realtime_factor"],
-        "task": metrics["task"],
-    }
+    return {key: metrics[key] for key in _SUMMARY_KEYS}
 
 
 def _invalid(pointer: str, reason: str) -> ValidationFailed:
@@ -438,22 +444,7 @@ def _engine(manifest: Mapping[str, Any] | None, *, started: bool) -> dict[str, A
     children), or null when the run never produced anything."""
     if manifest is not None:
         return dict(manifest["engine"])
-    if not started:
-        return None
-    return {
-        "engine": "pybullet",
-        "engine_version": _version("pybullet"),
-        "qers_version": _version("qers"),
-        "python_version": platform.python_version(),
-        "numpy_version": _version("numpy"),
-    }
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
+    return dict(engine_info()) if started else None
 
 
 def _replay_summary(manifest: Mapping[str, Any] | None, npz: bytes | None) -> dict[str, Any] | None:

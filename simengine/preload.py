@@ -4,6 +4,7 @@ Every child forked from the server then starts with it (importing it takes ~250 
 The API process never imports this module: it would load pybullet.
 """
 
-from simengine import runner
+from simengine import runner  # noqa: F401 - imported for its side: the engine is loaded
+from simengine.versions import engine_info
 
-runner.engine_info()  # cached: package metadata lookups cost ~60 ms
+engine_info()  # cached: package metadata lookups cost ~60 ms

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable
-from functools import cache
-from importlib import metadata
 
 import numpy as np
 
@@ -15,6 +12,7 @@ from simengine.engine import Engine
 from simengine.scenarios import SUITE
 from simengine.spec import RunSpec
 from simengine.types import Float32Array, FloatArray, JSONDict
+from simengine.versions import engine_info
 from simengine.wrappers import (
     ActionLatency,
     SensorNoise,
@@ -26,22 +24,6 @@ from simengine.wrappers import (
 TASK_STREAM = 0x7A5C
 NOISE_STREAM = 0x0015E
 STOP_CHECK_EVERY = 64
-
-
-@cache
-def engine_info() -> JSONDict:
-    """Versions that produce a recording (EngineInfo shape); callers must not mutate it."""
-    try:
-        qers = metadata.version("qers")
-    except metadata.PackageNotFoundError:
-        qers = "0.0.0"
-    return {
-        "engine": "pybullet",
-        "engine_version": metadata.version("pybullet"),
-        "qers_version": qers,
-        "python_version": platform.python_version(),
-        "numpy_version": np.__version__,
-    }
 
 
 def applied_profile(spec: RunSpec) -> tuple[JSONDict, dict[str, float]]:
