@@ -2,10 +2,10 @@
 
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 JobBackend = Literal["embedded", "rq"]  # contracts/schemas/JobBackend.schema.json
@@ -50,6 +50,33 @@ class Settings(BaseSettings):
     engine_probe_ttl_s: float = Field(default=30.0, ge=0, le=3600)
     version: str = Field(default_factory=package_version, min_length=1, max_length=64)
 
+    # Distributed mode (REDIS_URL set): RQ queue, worker liveness, Redis outages.
+    queue_name: str = Field(default="qers", min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
+    worker_heartbeat_s: float = Field(default=5.0, gt=0, le=60)
+    worker_lost_after_s: float = Field(
+        default=20.0, gt=0, le=600, description="A RUNNING run whose heartbeat is older is lost."
+    )
+    reconcile_interval_s: float = Field(default=10.0, gt=0, le=600)
+    redis_retry_after_s: int = Field(default=5, ge=1, le=3600)
+
+    # Webhooks.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_delays_s: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [1.0, 4.0, 16.0], max_length=10
+    )
+    webhook_retry_jitter: float = Field(default=0.25, ge=0, le=1)
+    webhook_allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts (names or IPs) exempt from the SSRF guard, e.g. 127.0.0.1 in tests.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key sealing stored webhook secrets; absent: a key file in RUNS_DIR.",
+    )
+
+    # Idempotency keys.
+    idempotency_ttl_s: int = Field(default=86400, ge=86400, le=30 * 86400)
+
     @classmethod
     def from_env(cls) -> "Settings":
         """Settings read from the process environment."""
@@ -64,6 +91,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("webhook_retry_delays_s", "webhook_allow_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("redis_url", mode="before")
     @classmethod
