@@ -253,6 +253,11 @@ class RunService:
             "columns": columns,
         }
 
+    def replay_npz(self, run_id: str) -> bytes:
+        """The recorded replay archive (`replay.npz`) of a run, as stored (409 without one)."""
+        self._replay_manifest(run_id)
+        return self._store.read_file(run_id, "replay.npz")
+
     def step(self, run_id: str, step_index: int) -> dict[str, Any]:
         """One recorded step (SimStep shape); outside 0..N-1 → 422 naming the range."""
         manifest, arrays = self._replay(run_id)
@@ -279,6 +284,11 @@ class RunService:
         return run
 
     def _replay(self, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        manifest = self._replay_manifest(run_id)
+        arrays = engine_replay.from_npz(self._store.read_file(run_id, "replay.npz"))
+        return manifest, dict(arrays)
+
+    def _replay_manifest(self, run_id: str) -> dict[str, Any]:
         run = self._store.get(run_id)
         if not run["artifacts"]["replay"]:
             why = (
@@ -288,8 +298,7 @@ class RunService:
             )
             raise ConflictError(f"Run {run_id} has no replay bundle ({why}).")
         manifest: dict[str, Any] = json.loads(self._store.read_file(run_id, "replay.json"))
-        arrays = engine_replay.from_npz(self._store.read_file(run_id, "replay.npz"))
-        return manifest, dict(arrays)
+        return manifest
 
     def _prepare(self, request: RunRequest) -> _Prepared:
         pointers = request.pointers
