@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 
 from generated.api import build_app
 from generated.registry import HandlerRegistry
 from handlers import forkserver
+from handlers.errors import ServiceUnavailable
 from handlers.executor import Executor
 from handlers.health import HealthService
 from handlers.logging import configure_logging
@@ -24,17 +26,26 @@ from handlers.pending import (
     PendingProjects,
 )
 from handlers.problems import install_problem_handlers
+from handlers.runqueue import RunQueue, connect
 from handlers.runs import DashboardHandler, ProfilesHandler, RunsHandler, ScenariosHandler
 from handlers.runservice import RunService
 from handlers.settings import Settings
 from handlers.sim import SimHandler
 
+_log = structlog.get_logger("qers.app")
 
-def create_handlers(settings: Settings) -> HandlerRegistry:
+
+def create_run_service(settings: Settings) -> RunService:
+    """The RunService for `settings`: queued on Redis when REDIS_URL is set, else embedded."""
+    queue = RunQueue(connect(settings.redis_url), settings) if settings.redis_url else None
+    return RunService(settings=settings, executor=Executor(), queue=queue)
+
+
+def create_handlers(settings: Settings, runs: RunService | None = None) -> HandlerRegistry:
     """The handler object for every tag (see docs/status.md for what is built)."""
-    runs = RunService(settings=settings, executor=Executor())
+    runs = runs or create_run_service(settings)
     return HandlerRegistry(
-        health=HealthService(settings),
+        health=HealthService(settings, runs.queue),
         runs=RunsHandler(runs),
         scenarios=ScenariosHandler(runs),
         dashboard=DashboardHandler(runs),
@@ -57,14 +68,42 @@ def create_app(
     configure_logging(settings.log_level)
     app = build_app(docs_url="/docs", redoc_url=None, lifespan=_lifespan)
     app.state.settings = settings
-    app.state.handlers = handlers or create_handlers(settings)
+    app.state.run_service = None
+    if handlers is None:
+        app.state.run_service = create_run_service(settings)
+        handlers = create_handlers(settings, app.state.run_service)
+    app.state.handlers = handlers
     install_problem_handlers(app)
     install_middleware(app, settings)
     return app
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Start the fork server (it imports the engine) before the first run needs it.
     await asyncio.to_thread(forkserver.ensure_running)
-    yield
+    runs: RunService | None = app.state.run_service
+    reconciler = None
+    if runs is not None and runs.queued:
+        interval_s = app.state.settings.reconcile_interval_s
+        reconciler = asyncio.create_task(_reconcile_forever(runs, interval_s))
+    try:
+        yield
+    finally:
+        if reconciler is not None:
+            reconciler.cancel()
+
+
+async def _reconcile_forever(runs: RunService, interval_s: float) -> None:
+    """Fail WORKER_LOST the runs of dead workers, every `interval_s` (queued mode)."""
+    while True:
+        try:
+            lost = await asyncio.to_thread(runs.reconcile)
+        except ServiceUnavailable:
+            lost = []  # Redis is down; try again next round
+        except Exception:
+            _log.exception("reconciling runs failed")
+            lost = []
+        if lost:
+            _log.warning("failed runs of lost workers", run_ids=lost)
+        await asyncio.sleep(interval_s)

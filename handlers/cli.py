@@ -81,6 +81,27 @@ app.command("scenarios")(cli_run.scenarios)
 app.command("profiles")(cli_run.profiles)
 
 
+@app.command()
+def worker(
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Exit once the queue is empty instead of waiting.")
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Worker name (default: qers-<host>-<pid>).")
+    ] = None,
+) -> None:
+    """Execute queued runs from Redis (needs REDIS_URL; any number, on any host)."""
+    from handlers.logging import configure_logging
+    from handlers.rqworker import run_worker
+    from handlers.settings import Settings
+
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        _usage_error("qers worker needs REDIS_URL (the Redis the API enqueues runs on)")
+    configure_logging(settings.log_level)
+    run_worker(settings, burst=burst, name=name)
+
+
 def main() -> None:
     """Entry point of the `qers` console script."""
     app()

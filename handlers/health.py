@@ -10,14 +10,17 @@ from fastapi import Response
 
 from generated.models import ComponentHealth, Health, HealthStatus, JobBackend
 from handlers.enginecheck import CachedEngineProbe, StorageProbe, probe_storage
+from handlers.errors import ServiceUnavailable
+from handlers.runqueue import RunQueue
 from handlers.settings import Settings
 
 
 class HealthService:
     """Answers both health operations from cached probes (health is polled often)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, queue: RunQueue | None = None) -> None:
         self._settings = settings
+        self._queue = queue
         self._engine = CachedEngineProbe(
             timeout_s=settings.engine_probe_timeout_s, ttl_s=settings.engine_probe_ttl_s
         )
@@ -34,7 +37,8 @@ class HealthService:
     async def _health(self) -> Health:
         engine = await self._engine.get()
         storage, storage_ms = await self._storage_probe()
-        ok = engine.ok and storage.writable
+        queue = await self._queue_probe()
+        ok = engine.ok and storage.writable and (queue is None or queue.ok)
         return Health(
             status=HealthStatus.ok if ok else HealthStatus.degraded,
             version=self._settings.version,
@@ -45,10 +49,24 @@ class HealthService:
             storage=ComponentHealth(
                 ok=storage.writable, latency_ms=storage_ms, detail=storage.detail
             ),
-            # The queue backend arrives with the distributed mode; embedded has none.
-            queue=None,
+            queue=queue,
             time=datetime.now(UTC),
         )
+
+    async def _queue_probe(self) -> ComponentHealth | None:
+        """Redis reachability in the rq backend (not cached: it is what an outage shows)."""
+        if self._queue is None:
+            return None
+        started = time.perf_counter()
+        try:
+            await asyncio.to_thread(self._queue.ping)
+        except ServiceUnavailable as exc:
+            detail: str | None = exc.detail
+            ok = False
+        else:
+            detail, ok = None, True
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        return ComponentHealth(ok=ok, latency_ms=latency_ms, detail=detail)
 
     async def _storage_probe(self) -> tuple[StorageProbe, float]:
         now = time.monotonic()

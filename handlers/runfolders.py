@@ -102,6 +102,22 @@ class RunFolders:
         self._announce_change(run_id)
         return signature
 
+    def discard(self, run_id: str) -> None:
+        """Remove a run folder whole (a run whose creation could not be completed).
+
+        The folder is first renamed to a temporary name, so readers see it gone at once
+        and an interrupted removal is swept like any other leftover.
+        """
+        final = self.folder(run_id)
+        doomed = self.runs_dir / temp_name(run_id)
+        try:
+            os.rename(final, doomed)
+        except FileNotFoundError:
+            return
+        fsync_dir(self.runs_dir)
+        shutil.rmtree(doomed, ignore_errors=True)
+        self._announce_change(run_id)
+
     def take_changes(self) -> list[str]:
         """Run ids announced since the last call; their markers are removed first.
 

@@ -105,6 +105,11 @@ class RunStore:
         signature = self.folders.write_run(run_id, encode_run(run))
         self._index.apply(upsert=[_signed(entry, signature.encode())])
 
+    def discard(self, run_id: str) -> None:
+        """Remove a run entirely (its creation could not be completed, e.g. Redis refused it)."""
+        self.folders.discard(run_id)
+        self._index.apply(remove=[run_id])
+
     def put_file(self, run_id: str, name: str, data: bytes) -> None:
         """Write an artifact (e.g. metrics.json, replay.npz) of an existing run."""
         self.folders.put_file(run_id, name, data)

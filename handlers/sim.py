@@ -35,8 +35,11 @@ class SimHandler:
     async def start_sim_run(
         self, *, body: SimRunRequest, idempotency_key: str | None, response: Response
     ) -> Job:
-        """Run a simulation synchronously (embedded backend) and return the finished job."""
+        """Start a job: finished on return (embedded, 200) or QUEUED (queued mode, 202)."""
         run = await self._service.create(RunRequest.from_sim(body), origin="sim")
+        if self._service.queued:
+            response.status_code = 202
+            response.headers["Location"] = f"/api/sim/{run['id']}/status"
         return self._job(run)
 
     async def get_sim_job_status(self, *, job_id: str, response: Response) -> Job:
@@ -55,7 +58,7 @@ class SimHandler:
 
     async def cancel_sim_job(self, *, job_id: str, response: Response) -> Job:
         """Cancel a running job."""
-        return self._job(self._service.cancel(job_id))
+        return self._job(await self._service.cancel(job_id))
 
     async def get_sim_step(self, *, run_id: str, step_index: int, response: Response) -> SimStep:
         """Return one recorded step of a run's replay."""
