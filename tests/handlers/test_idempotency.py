@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from handlers.errors import IdempotencyInProgress, IdempotencyKeyReused, ServiceUnavailable
 from handlers.idempotency import (
@@ -212,7 +214,8 @@ def _outcome(store: IdempotencyStore, attempt: Claim) -> str:
 
 
 def test_redis_down_is_service_unavailable() -> None:
-    client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1.0)
+    # No retries: the default policy backs off for seconds before giving up.
+    client = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
     store = RedisIdempotencyStore(client, ttl_s=DAY_S, retry_after_s=7)
     attempt = claim()
     calls: list[Callable[[], object]] = [
