@@ -41,6 +41,14 @@ class Response:
     media_type: str | None
     model: str | None
     raw: JsonObject
+    # Success only: further media types whose body is bytes (e.g. application/octet-stream),
+    # by media type, as the contract states them; the handler returns a `Response` for them.
+    binary: JsonObject = field(default_factory=dict)
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        """Every media type of the response, the JSON one first."""
+        return (*([self.media_type] if self.media_type else []), *self.binary)
 
 
 @dataclass(frozen=True)
@@ -220,24 +228,40 @@ def _body_model(contracts: Contracts, body: JsonObject | None, *, where: str) ->
 
 
 def _response(contracts: Contracts, status: str, raw: JsonObject, *, where: str) -> Response:
-    content = raw.get("content") or {}
-    if len(content) > 1:
-        raise ContractError(f"{where} response {status}: one media type per response")
-    media_type = next(iter(content), None)
+    where = f"{where} response {status}"
+    content: JsonObject = raw.get("content") or {}
+    is_error = status == "default" or status[0] in "45"
+    binary = {} if is_error else {m: c for m, c in content.items() if _is_binary(m, c)}
+    typed = [m for m in content if m not in binary]
+    if is_error and len(typed) > 1:
+        raise ContractError(f"{where}: errors are application/problem+json with Problem only")
+    if len(typed) > 1:
+        raise ContractError(
+            f"{where}: one media type with a model per response, got {typed};"
+            " any other must be binary (`type: string`, no $ref, not JSON)"
+        )
+    if binary and not typed:
+        raise ContractError(f"{where}: a binary media type comes in addition to a JSON one")
+    media_type = typed[0] if typed else None
     model = None
     if media_type is not None:
         model = _schema_ref(contracts, content[media_type].get("schema", {}), where=where)
         if model is None:
-            raise ContractError(f"{where} response {status}: schema must be a $ref into schemas/")
-        is_error = status == "default" or status[0] in "45"
+            raise ContractError(f"{where}: schema must be a $ref into schemas/")
         if is_error and (media_type != "application/problem+json" or model != "Problem"):
-            raise ContractError(
-                f"{where} response {status}: errors are application/problem+json with Problem"
-            )
+            raise ContractError(f"{where}: errors are application/problem+json with Problem")
     return Response(
         status=status,
         description=raw.get("description", ""),
         media_type=media_type,
         model=model,
         raw=raw,
+        binary=binary,
     )
+
+
+def _is_binary(media_type: str, media: JsonObject) -> bool:
+    # OpenAPI 3.1 spells a bytes body `type: string` with `contentMediaType`; no $ref, no JSON.
+    schema = media.get("schema") or {}
+    is_json = media_type == "application/json" or media_type.endswith("+json")
+    return not is_json and schema.get("type") == "string" and "$ref" not in schema

@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 
 from codegen.contracts import Contracts
+from codegen.negotiation import NEGOTIATION_MODULE
 from codegen.routes import RouteView, pascal, route_view, snake
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -50,6 +51,7 @@ def render_code(contracts: Contracts, *, header: str) -> dict[str, str]:
             dep=f"{group.protocol}Dep",
             models=models,
             fastapi_imports=_fastapi_imports(group),
+            negotiates=any(r.negotiated for r in group.routes),
             routes=group.routes,
         )
     files["routers/__init__.py"] = (
@@ -72,6 +74,9 @@ def render_code(contracts: Contracts, *, header: str) -> dict[str, str]:
         info=_info(contracts),
         tags=[dict(t) for t in contracts.openapi.get("tags", [])],
         security_schemes=contracts.openapi.get("components", {}).get("securitySchemes", {}),
+    )
+    files["negotiation.py"] = (
+        header.format(sources="codegen/negotiation.py") + "\n" + NEGOTIATION_MODULE
     )
     files["__init__.py"] = (
         header.format(sources="contracts/") + '"""Code generated from contracts/ by codegen."""\n'
@@ -110,6 +115,8 @@ def _fastapi_imports(group: TagGroup) -> list[str]:
     for route in group.routes:
         for param in route.op.parameters:
             names.add({"path": "Path", "query": "Query", "header": "Header"}[param.location])
+        if route.negotiated:
+            names.add("Header")
     return sorted(names)
 
 

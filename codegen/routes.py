@@ -21,6 +21,9 @@ _PARAM_CONSTRAINTS = {
     "exclusiveMaximum": "lt",
 }
 _LOCATION_CLASS = {"path": "Path", "query": "Query", "header": "Header"}
+# The route reads `Accept` (not published: OpenAPI ignores an `Accept` parameter, the media
+# types under the response say it) and hands the handler the preferred `media_type`.
+NEGOTIATION_ARGUMENTS = ("accept", "media_type")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class RouteView:
     responses: str  # source text of the `responses=` dict
     openapi_extra: str | None
     models: frozenset[str]
+    # The success media types the handler chooses from (`media_type`), when there are several.
+    negotiated: tuple[str, ...] = ()
 
 
 def snake(name: str) -> str:
@@ -77,6 +82,17 @@ def route_view(contracts: Contracts, op: Operation) -> RouteView:
     if len(success_models) > 1:
         response_model = " | ".join(success_models)
     return_annotation = response_model or "None"
+    negotiated = primary.media_types if len(primary.media_types) > 1 else ()
+    if any(r.binary for r in success):
+        # For a binary media type the handler returns the bytes in a `Response` of its own.
+        return_annotation = f"{return_annotation} | Response"
+    if negotiated:
+        taken = sorted({a.name for a in arguments} & set(NEGOTIATION_ARGUMENTS))
+        if taken:
+            raise ContractError(
+                f"openapi.yaml {op.operation_id}: parameter {taken[0]!r} clashes with the"
+                " argument codegen adds for content negotiation"
+            )
     ordered = sorted(arguments, key=lambda a: a.default is not None)
     return RouteView(
         op=op,
@@ -88,6 +104,7 @@ def route_view(contracts: Contracts, op: Operation) -> RouteView:
         responses=_responses_source(op, primary_status=primary.status),
         openapi_extra=repr(op.extensions) if op.extensions else None,
         models=frozenset(models),
+        negotiated=negotiated,
     )
 
 
@@ -136,6 +153,9 @@ def _responses_source(op: Operation, *, primary_status: str) -> str:
         item: dict[str, Any] = {"description": response.description}
         if response.model and response.status != primary_status:
             item["model"] = response.model
+        if response.binary:
+            # FastAPI adds the response model's application/json next to these.
+            item["content"] = response.binary
         for extra in ("headers", "links"):
             if extra in response.raw:
                 item[extra] = response.raw[extra]

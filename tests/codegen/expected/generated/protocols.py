@@ -37,8 +37,9 @@ class WidgetsHandler(Protocol):
         self,
         *,
         widget_id: str,
+        media_type: str | None,
         response: Response,
-    ) -> Widget:
+    ) -> Widget | Response:
         """Get a widget (`getWidget`)."""
         ...
 

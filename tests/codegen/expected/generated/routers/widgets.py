@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 
 from generated.deps import WidgetsHandlerDep
 from generated.models import Problem, Widget, WidgetCreate, WidgetState
+from generated.negotiation import preferred
 
 router = APIRouter(tags=["widgets"])
 
@@ -81,8 +82,16 @@ async def create_widget(
     status_code=200,
     response_model=Widget,
     responses={
-        200: {"description": "The widget."},
+        200: {
+            "description": "The widget, or its blueprint as bytes (`Accept` chooses).",
+            "content": {
+                "application/octet-stream": {
+                    "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
+                }
+            },
+        },
         404: {"description": "No such widget.", "model": Problem},
+        406: {"description": "`Accept` allows neither representation.", "model": Problem},
         "default": {"description": "Error.", "model": Problem},
     },
 )
@@ -92,5 +101,10 @@ async def get_widget(
     widget_id: Annotated[
         str, Path(description="Widget identifier.", max_length=36, pattern="^wdg_[a-z0-9]{1,32}$")
     ],
-) -> Widget:
-    return await handler.get_widget(widget_id=widget_id, response=response)
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Widget | Response:
+    return await handler.get_widget(
+        widget_id=widget_id,
+        media_type=preferred(accept, ("application/json", "application/octet-stream")),
+        response=response,
+    )
