@@ -254,20 +254,28 @@ def _post(target: Target, *, headers: Mapping[str, str], body: bytes, policy: We
         trust_env=False,
         verify=policy.tls_verify,
     ) as client:
-        last_error: httpx.ConnectError | None = None
-        for address in target.addresses:
-            request = build_request(client, target, address, headers=headers, body=body)
+        *others, last = target.addresses
+        for address in others:
             try:
-                # Closed unread: only the status matters, and a slow or huge body must
-                # not hold the attempt.
-                response = client.send(request, stream=True)
-            except httpx.ConnectError as exc:  # refused, unreachable: try the next address
-                last_error = exc
+                return _status(client, target, address, headers=headers, body=body)
+            except httpx.ConnectError:  # refused, unreachable: try the next vetted address
                 continue
-            response.close()
-            return response.status_code
-        assert last_error is not None  # resolve_target returns at least one address
-        raise last_error
+        return _status(client, target, last, headers=headers, body=body)
+
+
+def _status(
+    client: httpx.Client,
+    target: Target,
+    address: str,
+    *,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> int:
+    request = build_request(client, target, address, headers=headers, body=body)
+    # Closed unread: only the status matters, and a slow or huge body must not hold us.
+    response = client.send(request, stream=True)
+    response.close()
+    return response.status_code
 
 
 def build_request(
@@ -300,6 +308,8 @@ def _describe(exc: httpx.HTTPError) -> str:
     while cause is not None:
         if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
             return "connection refused"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate rejected: {cause.verify_message}"
         if isinstance(cause, ssl.SSLError):
             return f"TLS error: {cause.reason or cause}"
         cause = cause.__cause__ or cause.__context__

@@ -554,5 +554,6 @@ def test_https_certificate_is_checked_against_the_url_name(
         )
     assert delivery["succeeded"] is False
     assert delivery["error"] is not None
-    assert delivery["error"].startswith("TLS error")
+    assert delivery["error"].startswith("TLS certificate rejected")
+    assert "other.test" in delivery["error"]
     assert receiver.received == []
