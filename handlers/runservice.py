@@ -13,6 +13,8 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -21,6 +23,7 @@ from generated.models import FailureCode, RunStatus
 from handlers import runrecord
 from handlers.errors import ConflictError, FieldError, ServiceUnavailable, ValidationFailed
 from handlers.executor import Executor
+from handlers.idempotency import Claim, IdempotencyStore, StoredResponse, run_once, store_for
 from handlers.runids import new_run_id
 from handlers.runqueue import RunQueue
 from handlers.runrecord import FINISHED
@@ -38,6 +41,17 @@ _CANCEL_POLL_S = 0.05
 _log = structlog.get_logger("qers.runs")
 
 
+@dataclass(frozen=True)
+class Submission:
+    """What a create operation answers: the run, status code and headers; `replayed` when
+    an Idempotency-Key matched an earlier request."""
+
+    run: dict[str, Any]
+    status_code: int
+    headers: dict[str, str]
+    replayed: bool
+
+
 class RunService:
     """The run lifecycle shared by `/v1/runs`, `/api/runs`, `/api/sim` and `qers run`."""
 
@@ -49,6 +63,7 @@ class RunService:
         self._executor = executor
         self._queue = queue
         self._cancels: dict[str, threading.Event] = {}
+        self._keys: IdempotencyStore | None = None
 
     @property
     def backend(self) -> str:
@@ -83,6 +98,43 @@ class RunService:
     def profiles(self) -> list[dict[str, Any]]:
         """Every reality profile, as the RealityProfile contract shapes it."""
         return engine_api.list_profiles()
+
+    async def submit(
+        self,
+        request: RunRequest,
+        *,
+        origin: str,
+        idempotency_key: str | None,
+        body: Mapping[str, Any],
+        status_code: int,
+        location: str,
+    ) -> Submission:
+        """`create` behind an Idempotency-Key: a repeated request replays the first answer.
+
+        `status_code` and `location` (a template with `{id}`) are what the operation answers
+        for a new run; with a key, the same key and body get that first answer again (no
+        second run), another body 422, a request still in flight 409.
+        """
+
+        async def first() -> StoredResponse:
+            run = await self.create(request, origin=origin)
+            headers = {"Location": location.format(id=run["id"])}
+            return StoredResponse(status_code=status_code, body=run, headers=headers)
+
+        if idempotency_key is None:
+            response = await first()
+            return Submission(response.body, response.status_code, response.headers, False)
+        claim = Claim.of(operation=request.operation, key=idempotency_key, body=body)
+        outcome = await run_once(self._idempotency_keys, claim, first)
+        stored = outcome.response
+        return Submission(stored.body, stored.status_code, stored.headers, outcome.replayed)
+
+    @property
+    def _idempotency_keys(self) -> IdempotencyStore:
+        if self._keys is None:
+            client = self._queue.redis if self._queue is not None else None
+            self._keys = store_for(self._settings, client)
+        return self._keys
 
     async def create(self, request: RunRequest, *, origin: str) -> dict[str, Any]:
         """Validate and record one run, then execute it (embedded) or enqueue it (queued).

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Response
 
 from generated.models import Job, Report, RunMetrics, SimRunRequest, SimStep
+from handlers.runs import answer
 from handlers.runservice import RunRequest, RunService
 
 # Fields a Job copies from its run document as they are (RunStatus values are JobStatus's).
@@ -36,11 +37,16 @@ class SimHandler:
         self, *, body: SimRunRequest, idempotency_key: str | None, response: Response
     ) -> Job:
         """Start a job: finished on return (embedded, 200) or QUEUED (queued mode, 202)."""
-        run = await self._service.create(RunRequest.from_sim(body), origin="sim")
-        if self._service.queued:
-            response.status_code = 202
-            response.headers["Location"] = f"/api/sim/{run['id']}/status"
-        return self._job(run)
+        submitted = await self._service.submit(
+            RunRequest.from_sim(body),
+            origin="sim",
+            idempotency_key=idempotency_key,
+            body=body.model_dump(mode="json"),
+            status_code=202 if self._service.queued else 200,
+            location="/api/sim/{id}/status",
+        )
+        answer(response, submitted)
+        return self._job(submitted.run)
 
     async def get_sim_job_status(self, *, job_id: str, response: Response) -> Job:
         """Return one job."""
