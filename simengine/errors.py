@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from simengine.types import JSONDict
+
 
 class SimError(Exception):
     """Base of every simulation error.
@@ -18,6 +20,8 @@ class SimError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        # What the run produced before the error (run_spec's result shape), if anything.
+        self.partial_output: JSONDict | None = None
 
 
 class InvalidConfig(SimError):  # noqa: N818 - names mirror the failure codes

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zipfile
 from datetime import UTC, datetime
 
 import numpy as np
 
+from simengine import npzfile
 from simengine.state import State
 from simengine.types import Float32Array, FloatArray, JSONDict
 
@@ -79,23 +79,20 @@ def trajectory_sha256(arrays: dict[str, Float32Array]) -> str:
     return digest.hexdigest()
 
 
-def to_npz(arrays: dict[str, Float32Array], *, compression: str = "lzma") -> bytes:
+def to_npz(arrays: dict[str, Float32Array]) -> bytes:
     """The arrays as an npz file that `numpy.load` reads.
 
-    Columns are written in Fortran order (each signal's time series contiguous) and, by
-    default, LZMA-compressed: about 230 B/step for a 12-DoF quadruped against about
-    280 B/step for `numpy.savez_compressed`. `compression="deflate"` is faster to write.
+    Columns are written in Fortran order (each signal's time series contiguous) and
+    LZMA-compressed with settings for float32 series (`simengine.npzfile`): about
+    225 B/step for a 12-DoF quadruped, against about 280 B/step for
+    `numpy.savez_compressed`, and fast enough for short runs (~5 ms for 240 r2d2 steps).
     """
-    method = {"lzma": zipfile.ZIP_LZMA, "deflate": zipfile.ZIP_DEFLATED}[compression]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
-        for name in COLUMNS:
-            # Fixed timestamp: the same arrays always give the same bytes.
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = method
-            with archive.open(info, "w") as f:
-                np.lib.format.write_array(f, np.asfortranarray(arrays[name]), allow_pickle=False)
-    return buffer.getvalue()
+    members = []
+    for name in COLUMNS:
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.asfortranarray(arrays[name]), allow_pickle=False)
+        members.append((f"{name}.npy", buffer.getvalue()))
+    return npzfile.write_zip(members)
 
 
 def from_npz(data: bytes) -> dict[str, Float32Array]:

@@ -9,8 +9,10 @@ import numpy as np
 
 from simengine import metrics, profiles, replay
 from simengine.engine import Engine
-from simengine.scenarios import SUITE
+from simengine.errors import Diverged
+from simengine.scenarios import SUITE, Task
 from simengine.spec import RunSpec
+from simengine.state import State
 from simengine.types import Float32Array, FloatArray, JSONDict
 from simengine.versions import engine_info
 from simengine.wrappers import (
@@ -23,7 +25,6 @@ from simengine.wrappers import (
 
 TASK_STREAM = 0x7A5C
 NOISE_STREAM = 0x0015E
-STOP_CHECK_EVERY = 64
 
 
 def applied_profile(spec: RunSpec) -> tuple[JSONDict, dict[str, float]]:
@@ -43,7 +44,11 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> JSONDict:
-    """Run one episode; see `simengine.api.run_spec` for the result shape."""
+    """Run one episode; see `simengine.api.run_spec` for the result shape and errors.
+
+    A divergence ends the episode early: the `Diverged` raised carries the partial
+    result (metrics and replay up to the last sound step) as `partial_output`.
+    """
     profile, sample = applied_profile(spec)
     task = SUITE[spec.scenario](
         params=spec.params,
@@ -72,25 +77,22 @@ def run(
             steps=spec.steps, dof=robot.dof, obs_dim=len(obs_names), dt=spec.dt
         )
         step_times = np.zeros(spec.steps)
-        tick = max(1, spec.steps // 100)
-        state = start
-        clock = time.perf_counter
-        for i in range(spec.steps):
-            if should_stop is not None and i % STOP_CHECK_EVERY == 0 and should_stop():
-                break
-            t0 = clock()
-            obs = noise.measure(true_observation(state, engine.euler(state.base_orientation)))
-            action = latency(task.before_step(engine, step=i, observation=obs))
-            task.apply(engine, action, forces=forces)
-            engine.step()
-            state = engine.read_state()
-            engine.check_divergence(state)
-            task.after_step(engine, step=i, state=state)
-            step_times[i] = clock() - t0
-            recorder.record(state=state, action=action, observation=obs)
-            if progress is not None and (i + 1) % tick == 0:
-                progress(i + 1, spec.steps)
+        state, diverged = _loop(
+            spec.steps,
+            engine=engine,
+            task=task,
+            noise=noise,
+            latency=latency,
+            forces=forces,
+            recorder=recorder,
+            step_times=step_times,
+            state=start,
+            progress=progress,
+            should_stop=should_stop,
+        )
         done = recorder.count
+        if progress is not None and done and done % _tick(spec.steps):
+            progress(done, spec.steps)  # the last report names the exact count
         arrays = recorder.arrays()
         task_values = task.task_metrics() if done else {"success": 0.0, "score": 0.0}
         task_values["base_displacement_m"] = metrics.horizontal_displacement(
@@ -110,7 +112,7 @@ def run(
         task=task_values,
     )
     result_metrics["run_id"] = spec.run_id
-    result_metrics["status"] = "CANCELLED" if partial else "SUCCEEDED"
+    result_metrics["status"] = "FAILED" if diverged else "CANCELLED" if partial else "SUCCEEDED"
     history = metrics.metric_history(_series(arrays, dt=spec.dt), steps=done, dt=spec.dt)
     digest = replay.trajectory_sha256(arrays)
     manifest = None
@@ -133,7 +135,7 @@ def run(
             engine=dict(engine_info()),
         )
         npz = replay.to_npz(arrays)
-    return {
+    output: JSONDict = {
         "metrics": result_metrics,
         "history": history,
         "manifest": manifest,
@@ -142,6 +144,64 @@ def run(
         "dr_sample": sample,
         "applied_profile": profile,
     }
+    if diverged is not None:
+        diverged.partial_output = output
+        raise diverged
+    return output
+
+
+def _tick(steps: int) -> int:
+    """Progress is reported every this many steps (about 100 times per run)."""
+    return max(1, steps // 100)
+
+
+def _loop(
+    steps: int,
+    *,
+    engine: Engine,
+    task: Task,
+    noise: SensorNoise,
+    latency: ActionLatency,
+    forces: FloatArray,
+    recorder: replay.Recorder,
+    step_times: FloatArray,
+    state: State,
+    progress: Callable[[int, int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[State, Diverged | None]:
+    """Step until `steps`, a stop request or a divergence.
+
+    Returns the last sound state (the one before a divergence) and the divergence.
+
+    The per-step cost is what `make bench` compares with a raw pybullet loop, so the
+    bound methods are looked up once here rather than on every step.
+    """
+    tick = _tick(steps)
+    clock = time.perf_counter
+    euler, step, read_state = engine.euler, engine.step, engine.read_state
+    check_divergence = engine.check_divergence
+    before_step, apply, after_step = task.before_step, task.apply, task.after_step
+    measure, record = noise.measure, recorder.record
+    try:
+        for i in range(steps):
+            if should_stop is not None and should_stop():
+                break
+            t0 = clock()
+            obs = measure(true_observation(state, euler(state.base_orientation)))
+            action = latency(before_step(engine, step=i, observation=obs))
+            apply(engine, action, forces=forces)
+            step()
+            after = read_state()
+            check_divergence(after)
+            state = after
+            after_step(engine, step=i, state=state)
+            step_times[i] = clock() - t0
+            record(state=state, action=action, observation=obs)
+            if progress is not None and (i + 1) % tick == 0:
+                progress(i + 1, steps)
+    except Diverged as exc:
+        return state, exc
+    return state, None
 
 
 def _series(arrays: dict[str, Float32Array], *, dt: float) -> dict[str, FloatArray]:

@@ -70,9 +70,12 @@ class SensorNoise:
         self._silent = not (np.any(self._std) or np.any(self._bias))
 
     def measure(self, true_obs: FloatArray) -> FloatArray:
-        """The measured observation (a new array; `true_obs` is left untouched)."""
+        """The measured observation; `true_obs` itself when the profile has no noise.
+
+        `true_obs` is never modified (`true_observation` builds a new one every step).
+        """
         if self._silent:
-            return true_obs.copy()
+            return true_obs
         noise = self._rng.normal(0.0, 1.0, true_obs.shape) * self._std
         return np.asarray(true_obs + self._bias + noise, dtype=np.float64)
 

