@@ -30,6 +30,7 @@ from generated.models import FailureCode, RunStatus
 from handlers import runrecord
 from handlers.errors import NotFoundError, ServiceUnavailable
 from handlers.executor import Executor
+from handlers.notify import Notifier
 from handlers.runfolders import RunFolders, encode_run
 from handlers.runqueue import RunQueue, connect
 from handlers.runrecord import FINISHED
@@ -57,6 +58,9 @@ class FolderWriter:
 
     def put_file(self, run_id: str, name: str, data: bytes) -> None:
         self.folders.put_file(run_id, name, data)
+
+    def read_file(self, run_id: str, name: str) -> bytes:
+        return self.folders.read_file(run_id, name)
 
 
 @dataclass
@@ -103,6 +107,7 @@ def execute_run(run_id: str, spec: dict[str, Any], max_duration_s: float) -> str
         return str(current["status"])
     final = runrecord.finish(writer, progress.run, result)
     queue.forget(run_id)
+    Notifier(context.settings, queue).run_ended(writer, final)
     _log.info("run finished", run_id=run_id, status=final["status"])
     return str(final["status"])
 
@@ -151,6 +156,11 @@ class _ProgressWriter:
         self._last = now
         self.run = {**self.run, "progress": runrecord.progress(done, total)}
         self._writer.update(self.run["id"], self.run)
+
+
+def worker_settings() -> Settings:
+    """The settings of this worker (jobs executed outside `qers worker` read the env)."""
+    return (_context or _standalone_context()).settings
 
 
 def _standalone_context() -> WorkerContext:
@@ -217,14 +227,16 @@ def _horse_killed(job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
     if run["status"] in FINISHED:
         return
     how = f"signal {-ret_val}" if ret_val < 0 else f"status {ret_val}"
-    runrecord.end(
+    lost = runrecord.end(
         writer,
         run,
         status=RunStatus.FAILED,
         failure_code=FailureCode.WORKER_LOST,
         reason=f"the process executing this run died unexpectedly ({how}); run it again",
     )
-    RunQueue(job.connection, _context.settings).forget(job.id)
+    queue = RunQueue(job.connection, _context.settings)
+    queue.forget(job.id)
+    Notifier(_context.settings, queue).run_ended(writer, lost)
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
@@ -244,4 +256,5 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
         name=_context.name,
         work_horse_killed_handler=_horse_killed,
     )
-    return bool(worker.work(burst=burst, with_scheduler=False))
+    # The scheduler re-enqueues webhook deliveries when their retry interval is up.
+    return bool(worker.work(burst=burst, with_scheduler=True))

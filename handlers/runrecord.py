@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from generated.models import FailureCode, RunStatus
 from handlers.executor import ExecutionResult
+from handlers.notify import message_id_for
 from handlers.runrequest import PreparedRun, RunRequest
 from simengine import api as engine_api
 from simengine.versions import engine_info
@@ -57,7 +58,7 @@ def new_run(
         "replay_of": None,
         "replay_match": None,
         "trajectory_sha256": None,
-        "webhook": None,
+        "webhook": None if prepared.webhook is None else prepared.webhook.document(creation=False),
     }
 
 
@@ -105,6 +106,8 @@ def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -
         },
         "trajectory_sha256": output.get("trajectory_sha256"),
     }
+    if run.get("webhook") is not None:  # the event's id, the same for every attempt
+        finished["webhook"] = {**run["webhook"], "message_id": message_id_for(run_id)}
     report = {
         "run_id": run_id,
         "generated_at": now_iso(),

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from generated.models import RunCreate, SimRunRequest
+from handlers import notify
 from handlers.errors import FieldError, NotFoundError, NotImplementedOperation, ValidationFailed
+from handlers.notify import WebhookPlan
 from handlers.settings import Settings
 from simengine import spec as engine_spec
 from simengine.assets import AssetRejected, check_urdf, resolve_urdf_path
@@ -33,6 +35,7 @@ _V1_POINTERS = {
     "urdf_path": "/config/urdf_path",
     "replay_of": "/options/replay_of",
     "webhook_url": "/options/webhook_url",
+    "webhook_secret": "/options/webhook_secret",
 }
 # SimRunRequest is flat: every field sits at the top of the body.
 _SIM_POINTERS = {name: f"/{name}" for name in _V1_POINTERS}
@@ -60,6 +63,7 @@ class RunRequest:
     record_replay: bool | None = None
     project_id: str | None = None
     webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     replay_of: str | None = None
 
     @classmethod
@@ -83,6 +87,7 @@ class RunRequest:
             record_replay=options.get("record_replay"),
             project_id=options.get("project_id"),
             webhook_url=options.get("webhook_url"),
+            webhook_secret=options.get("webhook_secret"),
             replay_of=options.get("replay_of"),
         )
 
@@ -105,6 +110,7 @@ class RunRequest:
             record_replay=data.get("record_replay"),
             project_id=data.get("project_id"),
             webhook_url=data.get("webhook_url"),
+            webhook_secret=data.get("webhook_secret"),
         )
 
 
@@ -115,6 +121,7 @@ class PreparedRun:
     spec: dict[str, Any]
     max_duration_s: float
     summary: dict[str, Any]
+    webhook: WebhookPlan | None = None
 
     def portable_spec(self) -> dict[str, Any]:
         """The spec without this host's absolute URDF path (a worker resolves the label)."""
@@ -124,10 +131,9 @@ class PreparedRun:
 def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
     """Validate `request` completely (nothing is stored yet); 4xx errors say what is wrong."""
     pointers = request.pointers
-    for option in ("replay_of", "webhook_url"):  # built by later issues; never ignored
-        if getattr(request, option) is not None:
-            where = pointers[option].strip("/").replace("/", ".")
-            raise NotImplementedOperation(f"{request.operation} with {where}")
+    if request.replay_of is not None:  # not built yet; never ignored
+        where = pointers["replay_of"].strip("/").replace("/", ".")
+        raise NotImplementedOperation(f"{request.operation} with {where}")
     if request.project_id is not None:  # projects are not built yet, so none exists
         raise NotFoundError.resource("project", request.project_id)
     max_duration_s = request.max_duration_s
@@ -170,7 +176,13 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
         "max_duration_s": max_duration_s,
         "record_replay": validated.record_replay,
     }
-    return PreparedRun(spec=spec, max_duration_s=max_duration_s, summary=summary)
+    webhook = notify.plan(
+        url=request.webhook_url,
+        secret=request.webhook_secret,
+        settings=settings,
+        pointers=pointers,
+    )
+    return PreparedRun(spec=spec, max_duration_s=max_duration_s, summary=summary, webhook=webhook)
 
 
 def localize(spec: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,11 +24,13 @@ from handlers import runrecord
 from handlers.errors import ConflictError, FieldError, ServiceUnavailable, ValidationFailed
 from handlers.executor import Executor
 from handlers.idempotency import Claim, IdempotencyStore, StoredResponse, run_once, store_for
+from handlers.notify import WEBHOOK_FILE, Notifier, WebhookPlan
 from handlers.runids import new_run_id
 from handlers.runqueue import RunQueue
 from handlers.runrecord import FINISHED
 from handlers.runrequest import RunRequest, prepare
 from handlers.runstore import RunStore
+from handlers.sealing import SecretBox
 from handlers.settings import Settings
 from simengine import api as engine_api
 from simengine import replay as engine_replay
@@ -64,6 +66,8 @@ class RunService:
         self._queue = queue
         self._cancels: dict[str, threading.Event] = {}
         self._keys: IdempotencyStore | None = None
+        self._box: SecretBox | None = None
+        self._notifier = Notifier(settings, queue)
 
     @property
     def backend(self) -> str:
@@ -116,18 +120,22 @@ class RunService:
         second run), another body 422, a request still in flight 409.
         """
 
+        created: dict[str, Any] = {}
+
         async def first() -> StoredResponse:
-            run = await self.create(request, origin=origin)
-            headers = {"Location": location.format(id=run["id"])}
-            return StoredResponse(status_code=status_code, body=run, headers=headers)
+            created.update(await self.create(request, origin=origin))
+            headers = {"Location": location.format(id=created["id"])}
+            # A generated webhook secret is shown once: replays show null.
+            return StoredResponse(status_code, _without_secret(created), headers)
 
         if idempotency_key is None:
             response = await first()
-            return Submission(response.body, response.status_code, response.headers, False)
+            return Submission(created, response.status_code, response.headers, False)
         claim = Claim.of(operation=request.operation, key=idempotency_key, body=body)
         outcome = await run_once(self._idempotency_keys, claim, first)
         stored = outcome.response
-        return Submission(stored.body, stored.status_code, stored.headers, outcome.replayed)
+        run = stored.body if outcome.replayed else created
+        return Submission(run, stored.status_code, stored.headers, outcome.replayed)
 
     @property
     def _idempotency_keys(self) -> IdempotencyStore:
@@ -140,13 +148,18 @@ class RunService:
         """Validate and record one run, then execute it (embedded) or enqueue it (queued).
 
         Everything is validated before the store sees the run: a rejected request
-        leaves nothing behind; neither does one that Redis could not take.
+        leaves nothing behind; neither does one that Redis could not take. The returned
+        document is the creation response: the only one that shows a generated webhook
+        secret.
         """
         prepared = prepare(request, self._settings)
         run_id = new_run_id()
+        files = {}
+        if prepared.webhook is not None:
+            files[WEBHOOK_FILE] = prepared.webhook.sealed_file(self._secret_box)
         if self._queue is not None:
             run = runrecord.new_run(run_id, request, prepared, origin=origin, status="QUEUED")
-            self._store.create(run)
+            self._store.create(run, files)
             try:
                 self._queue.enqueue(
                     run_id, prepared.portable_spec(), max_duration_s=prepared.max_duration_s
@@ -154,9 +167,9 @@ class RunService:
             except ServiceUnavailable:
                 self._store.discard(run_id)
                 raise
-            return run
+            return _with_secret(run, prepared.webhook)
         run = runrecord.new_run(run_id, request, prepared, origin=origin, status="RUNNING")
-        self._store.create(run)
+        self._store.create(run, files)
         cancel = self._cancels.setdefault(run_id, threading.Event())
         try:
             result = await self._executor.execute_async(
@@ -166,7 +179,19 @@ class RunService:
             )
         finally:
             self._cancels.pop(run_id, None)
-        return runrecord.finish(self._store, run, result)
+        finished = self._ended(runrecord.finish(self._store, run, result))
+        return _with_secret(finished, prepared.webhook)
+
+    @property
+    def _secret_box(self) -> SecretBox:
+        if self._box is None:
+            self._box = SecretBox.from_settings(self._settings)
+        return self._box
+
+    def _ended(self, run: dict[str, Any]) -> dict[str, Any]:
+        """`run` has reached its final state: announce it (webhook)."""
+        self._notifier.run_ended(self._store, run)
+        return run
 
     async def cancel(self, run_id: str) -> dict[str, Any]:
         """Cancel a run: a queued one at once, a running one within about 2 s; 409 if finished.
@@ -183,7 +208,7 @@ class RunService:
                 current = self._store.get(run_id)
                 if current["status"] in FINISHED:  # e.g. failed by the reconciler meanwhile
                     return current
-                return runrecord.end(self._store, current, status=RunStatus.CANCELLED)
+                return self._ended(runrecord.end(self._store, current, status=RunStatus.CANCELLED))
             self._queue.request_stop(run_id)
         else:
             event = self._cancels.get(run_id)
@@ -230,7 +255,7 @@ class RunService:
         )
         self._queue.forget(run["id"])
         _log.warning("run lost with its worker", run_id=run["id"])
-        return lost
+        return self._ended(lost)
 
     def get(self, run_id: str) -> dict[str, Any]:
         """One run document (404 when unknown); a queued-mode run whose worker is gone
@@ -316,3 +341,17 @@ class RunService:
             raise ConflictError(f"Run {run_id} has no replay bundle ({why}).")
         manifest: dict[str, Any] = json.loads(self._store.read_file(run_id, "replay.json"))
         return manifest
+
+
+def _with_secret(run: dict[str, Any], webhook: WebhookPlan | None) -> dict[str, Any]:
+    """The creation response: the run with a generated webhook secret, shown this once."""
+    if webhook is None or run.get("webhook") is None:
+        return run
+    shown = webhook.document(creation=True)["secret"]
+    return {**run, "webhook": {**run["webhook"], "secret": shown}}
+
+
+def _without_secret(run: dict[str, Any]) -> dict[str, Any]:
+    if run.get("webhook") is None:
+        return dict(run)
+    return {**run, "webhook": {**run["webhook"], "secret": None}}
