@@ -30,6 +30,7 @@ from generated.models import (
     ProjectList,
     RealityProfileList,
     ReplayBundle,
+    ReplayFormat,
     Report,
     Run,
     RunCreate,
@@ -117,8 +118,10 @@ class RunsHandler(Protocol):
         *,
         run_id: str,
         stride: int,
+        format: ReplayFormat | None,
+        media_type: str | None,
         response: Response,
-    ) -> ReplayBundle:
+    ) -> ReplayBundle | Response:
         """Get a run's replay bundle (`getRunReplay`)."""
         ...
 

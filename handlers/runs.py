@@ -8,6 +8,7 @@ from generated.models import (
     RealityProfile,
     RealityProfileList,
     ReplayBundle,
+    ReplayFormat,
     Run,
     RunCreate,
     RunList,
@@ -17,7 +18,14 @@ from generated.models import (
     Scenario,
     ScenarioList,
 )
+from handlers.errors import HttpStatusError
 from handlers.runservice import RunRequest, RunService
+
+NPZ_MEDIA_TYPE = "application/octet-stream"
+NOT_ACCEPTABLE_REPLAY = (
+    "A replay is served as application/json or application/octet-stream (npz); "
+    "Accept allows neither. Send one of them, or ?format=json|npz."
+)
 
 
 class RunsHandler:
@@ -70,8 +78,24 @@ class RunsHandler:
         """Return the metrics of a run."""
         return RunMetrics.model_validate(self._service.metrics(run_id, history=history))
 
-    async def get_run_replay(self, *, run_id: str, stride: int, response: Response) -> ReplayBundle:
-        """Return the replay bundle of a run, every `stride`-th recorded step."""
+    async def get_run_replay(
+        self,
+        *,
+        run_id: str,
+        stride: int,
+        format: ReplayFormat | None,
+        media_type: str | None,
+        response: Response,
+    ) -> ReplayBundle | Response:
+        """Return a run's replay: the bundle (every `stride`-th step) or the stored npz."""
+        if format is None and media_type is None:
+            raise HttpStatusError(406, NOT_ACCEPTABLE_REPLAY)
+        if format is ReplayFormat.npz or (format is None and media_type == NPZ_MEDIA_TYPE):
+            return Response(
+                self._service.replay_npz(run_id),
+                media_type=NPZ_MEDIA_TYPE,
+                headers={"Content-Disposition": f'attachment; filename="{run_id}-replay.npz"'},
+            )
         return ReplayBundle.model_validate(self._service.replay(run_id, stride=stride))
 
     async def cancel_run(self, *, run_id: str, response: Response) -> Run:

@@ -33,7 +33,7 @@ class SimRunRequest(BaseModel):
     urdf_path: Annotated[
         str | MISSING,
         Field(
-            description="Robot to simulate; required when the scenario has `accepts_urdf`.",
+            description="Robot to simulate, for scenarios with `accepts_urdf` (refused with 422 by others). Absent: the scenario's default robot (`Scenario.robot`; for `urdf_rollout`, pybullet_data's r2d2).",
             examples=[
                 "examples/simple_robot.urdf",
                 "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf",

@@ -83,6 +83,7 @@ from generated.models.RealityProfileList_schema import RealityProfileList
 from generated.models.RelativePath_schema import RelativePath
 from generated.models.ReplayBundle_schema import ReplayBundle
 from generated.models.ReplayColumns_schema import ReplayColumns
+from generated.models.ReplayFormat_schema import ReplayFormat
 from generated.models.ReplayManifest_schema import ReplayManifest
 from generated.models.ReplayStep_schema import ReplayStep
 from generated.models.ReplaySummary_schema import ReplaySummary
@@ -208,6 +209,7 @@ __all__ = [
     "RelativePath",
     "ReplayBundle",
     "ReplayColumns",
+    "ReplayFormat",
     "ReplayManifest",
     "ReplayStep",
     "ReplaySummary",

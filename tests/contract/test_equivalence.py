@@ -80,6 +80,12 @@ def _swap_response_model(document: Document) -> Document:
     return document
 
 
+def _drop_download(document: Document) -> Document:
+    content = document["paths"]["/v1/runs/{run_id}/replay"]["get"]["responses"]["200"]["content"]
+    del content["application/octet-stream"]
+    return document
+
+
 def _drop_status(document: Document) -> Document:
     del document["paths"]["/v1/runs"]["post"]["responses"]["503"]
     return document
@@ -137,6 +143,13 @@ def _drop_path(document: Document) -> Document:
             [
                 "paths./v1/runs/{run_id}.get.responses.200.content.application/json:"
                 ' contract ref "Run", published "Job"'
+            ],
+        ),
+        (
+            _drop_download,
+            [
+                "paths./v1/runs/{run_id}/replay.get.responses.200.content"
+                ".application/octet-stream: only in contract"
             ],
         ),
         (_drop_status, ["paths./v1/runs.post.responses.503: only in contract"]),

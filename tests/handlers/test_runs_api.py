@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -138,3 +140,75 @@ def test_rejected_requests_store_nothing(client: TestClient) -> None:
     assert "createRun with options.webhook_url" in responses[1].json()["detail"]
     assert statuses == [422, 501, 404]
     assert client.get("/api/runs", params={"limit": 1000}).json()["items"] == before
+
+
+def _npz_columns(response: Any, run_id: str) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="{run_id}-replay.npz"'
+    )
+    with np.load(io.BytesIO(response.content), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [
+        ({"format": "npz"}, {}),
+        ({}, {"Accept": "application/octet-stream"}),
+        ({}, {"Accept": "application/json;q=0.5, application/octet-stream"}),
+        ({"format": "npz", "stride": 10}, {"Accept": "application/json"}),
+    ],
+    ids=["format", "accept", "accept-prefers", "format-overrides-accept-and-stride"],
+)
+def test_replay_npz_has_the_json_columns(
+    client: TestClient, run: dict[str, Any], params: dict[str, Any], headers: dict[str, str]
+) -> None:
+    url = f"/v1/runs/{run['id']}/replay"
+    arrays = _npz_columns(client.get(url, params=params, headers=headers), run["id"])
+    columns = client.get(url, params={"stride": 1}).json()["columns"]
+    assert set(arrays) == set(columns) - {"step_index"}
+    for name, values in arrays.items():
+        assert len(values) == STEPS, name
+        np.testing.assert_array_equal(values, np.asarray(columns[name], dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [
+        ({}, {}),
+        ({}, {"Accept": "*/*"}),
+        ({}, {"Accept": "application/octet-stream;q=0.5, application/json"}),
+        ({"format": "json"}, {"Accept": "application/octet-stream"}),
+    ],
+    ids=["no-accept", "any", "accept-prefers-json", "format-overrides-accept"],
+)
+def test_replay_json_unless_npz_is_asked_for(
+    client: TestClient, run: dict[str, Any], params: dict[str, Any], headers: dict[str, str]
+) -> None:
+    response = client.get(f"/v1/runs/{run['id']}/replay", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["rows"] == STEPS
+
+
+def test_replay_accept_allowing_neither_is_406(client: TestClient, run: dict[str, Any]) -> None:
+    response = client.get(f"/v1/runs/{run['id']}/replay", headers={"Accept": "text/csv"})
+    problem = _problem(response, 406)
+    assert (problem["type"], problem["title"]) == ("about:blank", "Not Acceptable")
+    assert "application/octet-stream" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [({}, {}), ({"format": "npz"}, {}), ({}, {"Accept": "application/octet-stream"})],
+    ids=["json", "format-npz", "accept-npz"],
+)
+def test_run_without_replay_is_409_in_every_format(
+    client: TestClient, params: dict[str, Any], headers: dict[str, str]
+) -> None:
+    body = {"scenario": "drop_test", "options": {"steps": 20, "record_replay": False}}
+    run = client.post("/v1/runs", json=body).json()
+    response = client.get(f"/v1/runs/{run['id']}/replay", params=params, headers=headers)
+    assert "record_replay was false" in _problem(response, 409)["detail"]
