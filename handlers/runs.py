@@ -19,7 +19,7 @@ from generated.models import (
     ScenarioList,
 )
 from handlers.errors import HttpStatusError
-from handlers.runservice import RunRequest, RunService
+from handlers.runservice import RunRequest, RunService, Submission
 
 NPZ_MEDIA_TYPE = "application/octet-stream"
 NOT_ACCEPTABLE_REPLAY = (
@@ -37,11 +37,17 @@ class RunsHandler:
     async def create_run(
         self, *, body: RunCreate, idempotency_key: str | None, response: Response
     ) -> Run:
-        """Run a simulation synchronously (embedded mode) and return the finished run."""
-        run = await self._service.create(RunRequest.from_run_create(body), origin="v1")
-        response.status_code = 201
-        response.headers["Location"] = f"/v1/runs/{run['id']}"
-        return Run.model_validate(run)
+        """Create a run: finished on return (embedded, 201) or QUEUED (queued mode, 202)."""
+        submitted = await self._service.submit(
+            RunRequest.from_run_create(body),
+            origin="v1",
+            idempotency_key=idempotency_key,
+            body=body.model_dump(mode="json"),
+            status_code=202 if self._service.queued else 201,
+            location="/v1/runs/{id}",
+        )
+        answer(response, submitted)
+        return Run.model_validate(submitted.run)
 
     async def list_runs(
         self,
@@ -100,7 +106,7 @@ class RunsHandler:
 
     async def cancel_run(self, *, run_id: str, response: Response) -> Run:
         """Cancel a running run."""
-        return Run.model_validate(self._service.cancel(run_id))
+        return Run.model_validate(await self._service.cancel(run_id))
 
 
 class ScenariosHandler:
@@ -173,3 +179,11 @@ def _page(
         **filters,
     )
     return RunList(items=[Run.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+def answer(response: Response, submitted: Submission) -> None:
+    """Status and headers of a create operation; replays say so in `Idempotent-Replayed`."""
+    response.status_code = submitted.status_code
+    response.headers.update(submitted.headers)
+    if submitted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"

@@ -132,13 +132,15 @@ def test_rejected_requests_store_nothing(client: TestClient) -> None:
     before = client.get("/api/runs", params={"limit": 1000}).json()["items"]
     bad = [
         {"scenario": "drop_test", "options": {"steps": 50, "profile": "nope"}},
-        {"scenario": "drop_test", "options": {"webhook_url": "https://hooks.example.com/x"}},
+        {"scenario": "drop_test", "options": {"webhook_url": "http://10.1.2.3/hook"}},
+        {"scenario": "drop_test", "options": {"replay_of": "run_0123456789abcdef01234567"}},
         {"scenario": "drop_test", "options": {"project_id": "prj_0123456789abcdef01234567"}},
     ]
     responses = [client.post("/v1/runs", json=body) for body in bad]
     statuses = [r.status_code for r in responses]
-    assert "createRun with options.webhook_url" in responses[1].json()["detail"]
-    assert statuses == [422, 501, 404]
+    assert responses[1].json()["errors"][0]["pointer"] == "/options/webhook_url"
+    assert "createRun with options.replay_of" in responses[2].json()["detail"]
+    assert statuses == [422, 422, 501, 404]
     assert client.get("/api/runs", params={"limit": 1000}).json()["items"] == before
 
 
