@@ -133,8 +133,10 @@ def test_bad_requests_answer_honestly_and_store_nothing(client: TestClient) -> N
     unknown = {"scenario": "drop_test", "profile": "nope"}
     problem = _problem(client.post("/api/sim/run", json=unknown), 422)
     assert problem["errors"][0]["pointer"] == "/profile"
-    hook = {"scenario": "drop_test", "webhook_url": "https://hooks.example.com/x"}
-    assert "webhook_url" in _problem(client.post("/api/sim/run", json=hook), 501)["detail"]
+    hook = {"scenario": "drop_test", "webhook_url": "http://192.168.1.20/hook"}
+    problem = _problem(client.post("/api/sim/run", json=hook), 422)
+    assert problem["errors"][0]["pointer"] == "/webhook_url"
+    assert "private" in problem["errors"][0]["reason"]
     project = {"scenario": "drop_test", "project_id": "prj_0123456789abcdef01234567"}
     _problem(client.post("/api/sim/run", json=project), 404)
     too_long = {"scenario": "drop_test", "max_duration_s": 86400}
