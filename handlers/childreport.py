@@ -2,6 +2,8 @@
 
 Frames are JSON (progress, result header, error) or raw bytes (the replay that follows a
 result header with `has_replay`); anything else ends the run as an unreadable result.
+An error frame with `has_output` (e.g. a divergence) is followed by the partial output
+the run produced before it failed, framed like a result.
 """
 
 import json
@@ -31,10 +33,15 @@ class ChildReport:
     @property
     def succeeded(self) -> bool:
         """A complete result arrived and no failure."""
-        return self.output is not None and self.failure is None and not self.awaiting_replay
+        return self.failure is None and self.has_output
+
+    @property
+    def has_output(self) -> bool:
+        """An output arrived whole (with its replay, if one was announced)."""
+        return self.output is not None and not self.awaiting_replay
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FrameReader:
     """Reads frames from one child's pipe into a `ChildReport`."""
 
@@ -43,6 +50,7 @@ class FrameReader:
     max_frame_bytes: int
     memory_limit_bytes: int
     on_progress: ProgressCallback | None
+    closed: bool = field(default=False, init=False)  # EOF seen, or the pipe is unusable
 
     def read(self) -> bool:
         """Handle one frame; False once the pipe is closed or unusable."""
@@ -50,9 +58,11 @@ class FrameReader:
         try:
             data = self.reader.recv_bytes(self.max_frame_bytes)
         except EOFError:
+            self.closed = True
             return False
         except OSError:
             report.failure, report.finished = failures.bad_frame("result too large"), True
+            self.closed = True
             return False
         if report.awaiting_replay:
             report.replay, report.awaiting_replay, report.finished = bytes(data), False, True
@@ -61,6 +71,7 @@ class FrameReader:
             frame = json.loads(data)
         except ValueError:
             report.failure, report.finished = failures.bad_frame("not JSON"), True
+            self.closed = True
             return False
         self._apply(frame if isinstance(frame, dict) else {})
         return True
@@ -85,13 +96,14 @@ class FrameReader:
             report.awaiting_replay = bool(frame.get("has_replay"))
             report.finished = not report.awaiting_replay
             return
-        if kind == KIND_ERROR:
+        if kind == KIND_ERROR and report.failure is None:
             report.failure = failures.from_child_error(
                 code=frame.get("failure_code"),
                 reason=frame.get("reason"),
                 exception=frame.get("exception"),
                 memory_limit_bytes=self.memory_limit_bytes,
             )
-        else:
-            report.failure = failures.bad_frame("unknown frame")
+            report.finished = frame.get("has_output") is not True  # else: output follows
+            return
+        report.failure = failures.bad_frame("unknown frame")
         report.finished = True

@@ -2,12 +2,16 @@
 
 The child is forked from a fork server that has the engine preloaded (see
 `handlers.forkserver`); it runs under CPU-time and address-space limits and is killed
-at the run's wall-clock budget or on cancellation. Whatever the child does (crash,
-hang, exhaust memory, send garbage), `execute` returns an `ExecutionResult`.
+at the run's wall-clock budget. A cancelled run is first asked to stop (`STOP_SIGNAL`):
+the engine ends at its next step and reports what it has, which the result carries; a
+child that has not reported within `cancel_grace_s` is killed. Whatever the child does
+(crash, hang, exhaust memory, send garbage), `execute` returns an `ExecutionResult`.
 """
 
 import asyncio
+import contextlib
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +24,7 @@ from generated.models.FailureCode_schema import FailureCode
 from generated.models.RunStatus_schema import RunStatus
 from handlers import failures, forkserver
 from handlers.childreport import ChildReport, FrameReader, ProgressCallback
-from handlers.simchild import ChildJob, child_main, cpu_limit_for
+from handlers.simchild import STOP_SIGNAL, ChildJob, child_main, cpu_limit_for
 
 DEFAULT_TARGET = "simengine.api:run_spec"
 GIB = 1024**3
@@ -40,12 +44,18 @@ class ExecutorConfig:
     progress_interval_s: float = 0.1
     poll_interval_s: float = 0.05
     exit_grace_s: float = 5.0
+    # How long a cancelled child may take to stop and report its partial result.
+    cancel_grace_s: float = 1.0
     max_frame_bytes: int = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class ExecutionResult:
-    """How one run ended: SUCCEEDED with the engine's output, FAILED, or CANCELLED."""
+    """How one run ended: SUCCEEDED with the engine's output, FAILED, or CANCELLED.
+
+    A FAILED or CANCELLED result carries `output` and `replay_npz` when the child
+    reported what it had done before it stopped (a partial result).
+    """
 
     status: RunStatus
     output: dict[str, Any] | None = None
@@ -105,10 +115,19 @@ class Executor:
             on_progress=on_progress,
         )
         ending: Ending = "aborted"
+        stop_deadline = 0.0
         try:
             ending = self._supervise(process, frames, started + max_duration_s, cancel_event)
+            if ending == "cancelled":
+                stop_deadline = time.monotonic() + self.config.cancel_grace_s
+                self._stop(process, frames, stop_deadline)
         finally:
-            grace_s = self.config.exit_grace_s if ending in ("reported", "exited") else 0.0
+            if ending in ("reported", "exited"):
+                grace_s = self.config.exit_grace_s
+            elif ending == "cancelled" and frames.report.finished:
+                grace_s = max(0.0, stop_deadline - time.monotonic())  # it is exiting
+            else:
+                grace_s = 0.0
             exit_code = _reap(process, grace_s=grace_s)
             reader.close()
         elapsed = time.monotonic() - started
@@ -161,21 +180,25 @@ class Executor:
     ) -> Ending:
         """Follow the child until it reports, exits, times out or is cancelled."""
         cancelled = _as_callable(cancel_event)
-        reader_open = True
         while not frames.report.finished:
             if cancelled():
                 return "cancelled"
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return "timeout"
-            waitables: list[Any] = [process.sentinel] + ([frames.reader] if reader_open else [])
-            ready = wait(waitables, timeout=min(remaining, self.config.poll_interval_s))
-            if frames.reader in ready:
-                reader_open = frames.read()
-            elif process.sentinel in ready:
-                frames.drain()
+            if _follow(process, frames, min(remaining, self.config.poll_interval_s)):
                 return "exited"
         return "reported"
+
+    def _stop(self, process: BaseProcess, frames: FrameReader, deadline: float) -> None:
+        """Ask the child to stop and read its frames until it reports or `deadline`."""
+        if process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, STOP_SIGNAL)
+        while not frames.report.finished:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or _follow(process, frames, remaining):
+                return
 
     def _result(
         self,
@@ -194,12 +217,12 @@ class Executor:
             "wall_time_s": elapsed,
             "exit_code": exit_code,
         }
+        if report.has_output:
+            common |= {"output": report.output, "replay_npz": report.replay}
         if ending == "cancelled":
             return ExecutionResult(status=RunStatus.CANCELLED, **common)
         if report.succeeded:
-            return ExecutionResult(
-                status=RunStatus.SUCCEEDED, output=report.output, replay_npz=report.replay, **common
-            )
+            return ExecutionResult(status=RunStatus.SUCCEEDED, **common)
         failure = report.failure
         if ending == "timeout":
             failure = failures.timeout(max_duration_s=max_duration_s, progress=progress)
@@ -216,6 +239,21 @@ class Executor:
             failure_reason=failure.reason,
             **common,
         )
+
+
+def _follow(process: BaseProcess, frames: FrameReader, timeout: float) -> bool:
+    """Wait up to `timeout` for a frame (handled) or the child's exit; True once it exited."""
+    waitables: list[Any] = [process.sentinel]
+    if not frames.closed:
+        waitables.append(frames.reader)
+    ready = wait(waitables, timeout=timeout)
+    if frames.reader in ready:
+        frames.read()
+        return False
+    if process.sentinel in ready:
+        frames.drain()
+        return True
+    return False
 
 
 def _not_started(exc: OSError | EOFError, elapsed: float) -> ExecutionResult:

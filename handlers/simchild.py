@@ -25,6 +25,9 @@ KIND_PROGRESS = "progress"
 KIND_RESULT = "result"
 KIND_ERROR = "error"
 REPLAY_KEY = "replay_npz"
+# Sent by the parent to ask for a cooperative stop: the target's `should_stop()` turns
+# True, the engine ends at the next step and reports what it has (a partial result).
+STOP_SIGNAL = signal.SIGUSR1
 Target = Callable[..., Any]
 
 
@@ -40,18 +43,26 @@ class ChildJob:
 
 
 def child_main(job: ChildJob, conn: Connection) -> None:
-    """Entry point in the child; always ends with one result or error frame if it can."""
+    """Entry point in the child; always ends with one result or error frame if it can.
+
+    The target is called as `target(spec, progress=..., should_stop=...)`. An error that
+    carries a `partial_output` dict (what the run produced before it failed) is reported
+    as an error frame marked `has_output`, followed by that output like a result.
+    """
     _die_with_parent()
+    stop = _StopRequest()
     _silence_stdout()
     _set_limits(job)
+    progress = _Progress(conn, job.progress_interval_s)
     try:
         target = resolve_target(job.target)
-        output = target(job.spec, progress=_Progress(conn, job.progress_interval_s))
+        output = target(job.spec, progress=progress, should_stop=stop)
+        progress.flush()
         _send_result(conn, output)
     except MemoryError:
         _report(conn, {"kind": KIND_ERROR, "failure_code": "RESOURCE_LIMIT"})
     except BaseException as exc:  # the parent classifies; nothing may escape unreported
-        _report(conn, _error_frame(exc))
+        _report_error(conn, exc, progress)
     finally:
         conn.close()
 
@@ -80,14 +91,38 @@ class _Progress:
         self._interval_s = interval_s
         self._last = -math.inf
         self._lock = threading.Lock()
+        self._pending: tuple[int, int] | None = None
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
         if now - self._last < self._interval_s and done < total:
+            self._pending = (done, total)
             return
         with self._lock:
-            self._last = now
+            self._last, self._pending = now, None
             _send(self._conn, {"kind": KIND_PROGRESS, "done": int(done), "total": int(total)})
+
+    def flush(self) -> None:
+        """Send the last progress held back by the throttle (the exact count at the end)."""
+        pending = self._pending
+        if pending is not None:
+            with self._lock:
+                self._pending = None
+                _send(self._conn, {"kind": KIND_PROGRESS, "done": pending[0], "total": pending[1]})
+
+
+class _StopRequest:
+    """`should_stop()` for the target: True once the parent has sent `STOP_SIGNAL`."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(STOP_SIGNAL, self._on_signal)
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        self.requested = True
+
+    def __call__(self) -> bool:
+        return self.requested
 
 
 def _send_result(conn: Connection, output: object) -> None:
@@ -101,6 +136,20 @@ def _send_result(conn: Connection, output: object) -> None:
     conn.send_bytes(frame.encode())
     if replay is not None:
         conn.send_bytes(replay)
+
+
+def _report_error(conn: Connection, exc: BaseException, progress: "_Progress") -> None:
+    partial = getattr(exc, "partial_output", None)
+    frame = _error_frame(exc)
+    if not isinstance(partial, dict):
+        _report(conn, frame)
+        return
+    try:
+        progress.flush()
+        _send(conn, frame | {"has_output": True})
+        _send_result(conn, partial)
+    except (OSError, TypeError, ValueError):  # the parent keeps the failure without output
+        return
 
 
 def _error_frame(exc: BaseException) -> dict[str, Any]:

@@ -1,10 +1,28 @@
 """Imported by the simulation fork server only: the physics side of the engine, loaded once.
 
 Every child forked from the server then starts with it (importing it takes ~250 ms).
-The API process never imports this module: it would load pybullet.
+Beyond the imports, the first run in a process pays for things done lazily: numpy
+submodules (`numpy.random`, `numpy.ma` through `np.percentile`), compiled regexes,
+pybullet's first client. A two-step episode of every scenario pays for them here, and a
+connected DIRECT client is left for the child's engine (`engine.prepare_client`).
+Nothing a run computes depends on this: each run builds its world, generators and
+profile from its spec (the determinism tests run the same spec in warmed and fresh
+processes). The API process never imports this module: it would load pybullet.
 """
 
-from simengine import runner  # noqa: F401 - imported for its side: the engine is loaded
+from simengine import api, engine
+from simengine.scenarios import SUITE
 from simengine.versions import engine_info
 
+WARM_UP_STEPS = 2
+
+
+def warm_up() -> None:
+    """Run every scenario for a couple of steps, then connect the spare client."""
+    for name in sorted(SUITE):
+        api.run_spec({"scenario": name, "steps": WARM_UP_STEPS})
+    engine.prepare_client()
+
+
 engine_info()  # cached: package metadata lookups cost ~60 ms
+warm_up()

@@ -6,5 +6,7 @@ from typing import Any
 raise RuntimeError("engine module bug at /srv/qers/simengine/api.py")
 
 
-def run_spec(spec: dict[str, Any], *, progress: Callable[[int, int], None]) -> None:
+def run_spec(
+    spec: dict[str, Any], *, progress: Callable[[int, int], None], should_stop: Callable[[], bool]
+) -> None:
     """Never reached."""

@@ -9,6 +9,7 @@ from typing import Any
 
 Spec = dict[str, Any]
 ProgressFn = Callable[[int, int], None]
+StopFn = Callable[[], bool]
 
 
 class StandInSimError(Exception):
@@ -20,12 +21,12 @@ class StandInSimError(Exception):
         self.reason = reason
 
 
-def trivial(spec: Spec, *, progress: ProgressFn) -> dict[str, Any]:
+def trivial(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> dict[str, Any]:
     """Return at once (for the overhead measurement)."""
     return {"metrics": {}}
 
 
-def succeed(spec: Spec, *, progress: ProgressFn) -> dict[str, Any]:
+def succeed(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> dict[str, Any]:
     """Step `spec["steps"]` times with progress, then return metrics and a replay blob."""
     steps = int(spec.get("steps", 10))
     for done in range(1, steps + 1):
@@ -39,18 +40,18 @@ def succeed(spec: Spec, *, progress: ProgressFn) -> dict[str, Any]:
     }
 
 
-def segfault(spec: Spec, *, progress: ProgressFn) -> None:
+def segfault(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> None:
     """Dereference NULL."""
     ctypes.string_at(0)
 
 
-def segfault_midway(spec: Spec, *, progress: ProgressFn) -> None:
+def segfault_midway(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> None:
     """Report some steps, then die by SIGSEGV."""
     progress(5, 10)
     os.kill(os.getpid(), signal.SIGSEGV)
 
 
-def loop_forever(spec: Spec, *, progress: ProgressFn) -> None:
+def loop_forever(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> None:
     """Report progress forever (a hang that still looks alive)."""
     done = 0
     while True:
@@ -59,39 +60,39 @@ def loop_forever(spec: Spec, *, progress: ProgressFn) -> None:
         time.sleep(0.01)
 
 
-def burn_cpu(spec: Spec, *, progress: ProgressFn) -> None:
+def burn_cpu(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> None:
     """Spin without sleeping."""
     while True:
         pass
 
 
-def allocate(spec: Spec, *, progress: ProgressFn) -> None:
+def allocate(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> None:
     """Allocate far past the child's address-space limit."""
     hoard = [bytearray(64 * 1024 * 1024) for _ in range(1024)]
     raise AssertionError(len(hoard))
 
 
-def sim_error(spec: Spec, *, progress: ProgressFn) -> None:
+def sim_error(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> None:
     """Fail like the engine rejecting an asset (with a server path in the reason)."""
     raise StandInSimError("INVALID_ASSET", "mesh /srv/qers/assets/abc/robot.obj is not a file")
 
 
-def spec_error(spec: Spec, *, progress: ProgressFn) -> None:
+def spec_error(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> None:
     """Fail like simengine's InvalidConfig: failure_code None (normally a 422 up front)."""
     raise StandInSimError(None, "scenario: unknown scenario 'nope'; valid: drop_test")
 
 
-def unexpected(spec: Spec, *, progress: ProgressFn) -> None:
+def unexpected(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> None:
     """Fail with a plain exception whose message holds a server path."""
     raise KeyError("/srv/qers/secret/config.yaml")
 
 
-def exit_quietly(spec: Spec, *, progress: ProgressFn) -> None:
+def exit_quietly(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> None:
     """Leave without a result and without Python noticing."""
     os._exit(0)
 
 
-def pybullet_load(spec: Spec, *, progress: ProgressFn) -> dict[str, Any]:
+def pybullet_load(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> dict[str, Any]:
     """Load `spec["urdf"]` into a DIRECT pybullet client (real engine crashes and hangs)."""
     import pybullet
 

@@ -4,6 +4,7 @@ import numpy as np
 import pybullet as p
 import pytest
 
+from simengine import engine as engine_module
 from simengine import profiles
 from simengine.engine import Engine
 from simengine.errors import Diverged, InvalidAsset
@@ -77,8 +78,9 @@ def test_unloadable_urdf_is_invalid_asset_without_path(tmp_path: object) -> None
 
 
 def test_same_inputs_same_state_across_clients_and_resets() -> None:
-    def roll(engine: Engine) -> bytes:
-        engine.reset()
+    def roll(engine: Engine, *, reset: bool = True) -> bytes:
+        if reset:
+            engine.reset()
         engine.load_floor()
         engine.load_robot(data_path("r2d2.urdf"), position=(0, 0, 1))
         for _ in range(100):
@@ -88,6 +90,20 @@ def test_same_inputs_same_state_across_clients_and_resets() -> None:
 
     profile = profiles.get_profile("pseudo_reality_A")
     with Engine(profile=profile) as a, Engine(profile=profile) as b:
-        first = roll(a)
+        first = roll(a, reset=False)  # a new client is used as it comes
         assert roll(a) == first
         assert roll(b) == first
+
+
+def test_a_prepared_client_is_taken_once_and_gives_the_same_run() -> None:
+    profile = profiles.get_profile("default")
+    with Engine(profile=profile) as plain:
+        plain.load_robot(data_path("r2d2.urdf"))
+        plain.step()
+        expected = plain.read_state().flat.tobytes()
+    engine_module.prepare_client()
+    with Engine(profile=profile) as prepared, Engine(profile=profile) as other:
+        assert prepared.client != other.client
+        prepared.load_robot(data_path("r2d2.urdf"))
+        prepared.step()
+        assert prepared.read_state().flat.tobytes() == expected
