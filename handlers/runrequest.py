@@ -65,6 +65,9 @@ class RunRequest:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     replay_of: str | None = None
+    # Batch children: the batch and the domain-randomisation episode (sampled in the child).
+    batch_id: str | None = None
+    episode: int | None = None
 
     @classmethod
     def from_run_create(cls, body: RunCreate) -> RunRequest:
@@ -153,6 +156,7 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
         "params": dict(request.params),
         "record_replay": request.record_replay if request.record_replay is not None else True,
         "urdf_path": None,
+        "dr_episode": request.episode,
     }
     urdf_label = request.urdf_path
     try:
