@@ -89,6 +89,14 @@ def worker(
     name: Annotated[
         str | None, typer.Option("--name", help="Worker name (default: qers-<host>-<pid>).")
     ] = None,
+    fork: Annotated[
+        bool,
+        typer.Option(
+            "--fork/--no-fork",
+            help="Fork a work horse per job (default), or execute jobs in the worker process "
+            "(the simulation is isolated in its own child either way).",
+        ),
+    ] = True,
 ) -> None:
     """Execute queued runs from Redis (needs REDIS_URL; any number, on any host)."""
     from handlers.logging import configure_logging
@@ -99,7 +107,7 @@ def worker(
     if not settings.redis_url:
         _usage_error("qers worker needs REDIS_URL (the Redis the API enqueues runs on)")
     configure_logging(settings.log_level)
-    run_worker(settings, burst=burst, name=name)
+    run_worker(settings, burst=burst, name=name, fork=fork)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from rq import Queue, Worker, get_current_job
+from rq import Queue, SimpleWorker, Worker, get_current_job
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -124,8 +124,9 @@ class _Watch(threading.Thread):
         self._done = threading.Event()
 
     def run(self) -> None:
-        next_beat = 0.0
-        while not self._done.wait(STOP_POLL_INTERVAL_S if next_beat else 0):
+        # The job beat just before starting; short runs end before the first poll.
+        next_beat = time.monotonic() + self._context.settings.worker_heartbeat_s
+        while not self._done.wait(STOP_POLL_INTERVAL_S):
             try:
                 if self._queue.stop_requested(self._run_id):
                     self.stop_requested.set()
@@ -181,6 +182,14 @@ class QersWorker(Worker):
         _die_with_parent()
         _adopt_fork_server()
         super().main_work_horse(job, queue)
+
+
+class InProcessWorker(SimpleWorker):
+    """Executes each job in the worker process itself (no work horse).
+
+    Safe here because the job only supervises: the simulation runs in its own isolated
+    child either way. Saves the fork of the worker per job (see `make bench`).
+    """
 
 
 def _die_with_parent() -> None:
@@ -239,7 +248,9 @@ def _horse_killed(job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
     Notifier(_context.settings, queue).run_ended(writer, lost)
 
 
-def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
+def run_worker(
+    settings: Settings, *, burst: bool = False, name: str | None = None, fork: bool = True
+) -> bool:
     """Execute queued runs until stopped (or, with `burst`, until the queue is empty)."""
     global _context
     if not settings.redis_url:
@@ -249,7 +260,8 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     executor.warm_up()  # the fork server every horse will use
     _context = WorkerContext(settings, executor, name or _worker_name())
     queue = Queue(settings.queue_name, connection=client, serializer=JSONSerializer)
-    worker = QersWorker(
+    worker_class = QersWorker if fork else InProcessWorker
+    worker = worker_class(
         [queue],
         connection=client,
         serializer=JSONSerializer,

@@ -28,7 +28,6 @@ ACTIVE_KEY = "qers:active"  # ids of runs a worker is executing
 RECONCILE_LOCK = "qers:reconcile"
 CLAIM_TTL_S = 7 * 86400  # longer than any run waits in the queue
 STOP_TTL_S = 86400
-RESULT_TTL_S = 3600
 FAILURE_TTL_S = 7 * 86400
 # RQ's own job timeout is a backstop behind the executor's wall-clock kill.
 JOB_TIMEOUT_MARGIN_S = 120
@@ -77,7 +76,7 @@ class RunQueue:
                 args=(run_id, dict(spec), max_duration_s),
                 job_id=run_id,
                 timeout=int(max_duration_s) + JOB_TIMEOUT_MARGIN_S,
-                result_ttl=RESULT_TTL_S,
+                result_ttl=0,  # the run store holds the outcome; RQ keeps no result
                 failure_ttl=FAILURE_TTL_S,
                 description=f"QERS run {run_id}",
             )
@@ -88,12 +87,13 @@ class RunQueue:
         A worker claims "started" before it runs a job, a client "cancelled" before it
         cancels a queued run; whichever comes first decides.
         """
+        key = _key(run_id, "claim")
         with self.available():
-            key = _key(run_id, "claim")
-            if self.redis.set(key, holder, nx=True, ex=CLAIM_TTL_S):
-                return holder
-            value = self.redis.get(key)
-        return value.decode() if isinstance(value, bytes) else holder
+            pipe = self.redis.pipeline(transaction=True)  # one round trip
+            pipe.set(key, holder, nx=True, ex=CLAIM_TTL_S)
+            pipe.get(key)
+            _, value = pipe.execute()
+        return _text(value) if value is not None else holder
 
     def drop_job(self, run_id: str) -> None:
         """Take a cancelled run's job out of the queue (a worker would skip it anyway)."""
