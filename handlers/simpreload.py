@@ -7,6 +7,7 @@ each child imports it again and reports the real error as that run's failure.
 
 import contextlib
 import ctypes
+import gc
 import importlib
 import os
 import sys
@@ -28,6 +29,10 @@ def preload() -> None:
                 importlib.import_module(name)
             except Exception:  # noqa: S112 (reported by the child that needs the module)
                 continue
+    # Children share the server's pages until they write to them; a full garbage
+    # collection in a child would touch (and so copy) every object header. Frozen
+    # objects are left out of collections.
+    gc.freeze()
 
 
 @contextlib.contextmanager

@@ -235,6 +235,7 @@ class Engine:
             joint_velocity=flat[13 + n : 13 + 2 * n],
             joint_torque=flat[13 + 2 * n : 13 + 3 * n],
             flat=flat,
+            base_rpy=p.getEulerFromQuaternion(orn, physicsClientId=c),
         )
 
     def contact_count(self, body: int | None = None) -> int:

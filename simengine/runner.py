@@ -178,7 +178,7 @@ def _loop(
     """
     tick = _tick(steps)
     clock = time.perf_counter
-    euler, step, read_state = engine.euler, engine.step, engine.read_state
+    step, read_state = engine.step, engine.read_state
     check_divergence = engine.check_divergence
     before_step, apply, after_step = task.before_step, task.apply, task.after_step
     measure, record = noise.measure, recorder.record
@@ -187,7 +187,7 @@ def _loop(
             if should_stop is not None and should_stop():
                 break
             t0 = clock()
-            obs = measure(true_observation(state, euler(state.base_orientation)))
+            obs = measure(true_observation(state))
             action = latency(before_step(engine, step=i, observation=obs))
             apply(engine, action, forces=forces)
             step()

@@ -36,17 +36,12 @@ def observation_names(dof: int) -> list[str]:
     return names
 
 
-def true_observation(state: State, rpy: FloatArray) -> FloatArray:
-    """Noise-free observation vector of `state` (`rpy`: base roll, pitch, yaw)."""
-    return np.concatenate(
-        [
-            state.joint_position,
-            state.joint_velocity,
-            rpy,
-            state.base_linear_velocity,
-            state.base_angular_velocity,
-        ]
-    )
+def true_observation(state: State) -> FloatArray:
+    """Noise-free observation vector of `state`, in `CHANNELS` order."""
+    n = state.joint_position.size
+    flat = state.flat
+    # Joint positions and velocities, then base velocities, are contiguous in `flat`.
+    return np.concatenate((flat[13 : 13 + 2 * n], state.base_rpy, flat[7:13]))
 
 
 class SensorNoise:
