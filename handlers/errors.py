@@ -142,6 +142,20 @@ class IdempotencyInProgress(ConflictError):
         return cls("A request with this Idempotency-Key is still in progress; retry later.")
 
 
+class NotAcceptable(QersError):
+    """The Accept header allows none of the media types the operation can answer with."""
+
+    status = 406
+    title = "Not acceptable"
+    type_slug = "not-acceptable"
+
+    @classmethod
+    def offering(cls, what: str, media_types: Sequence[str], choice: str) -> "NotAcceptable":
+        """`what` is served as `media_types`; `choice` says how else to pick one."""
+        offered = " or ".join(media_types)
+        return cls(f"{what} is served as {offered}; Accept allows neither. {choice}")
+
+
 class PayloadTooLarge(QersError):
     """The request body exceeds the configured limit."""
 

@@ -18,14 +18,10 @@ from generated.models import (
     Scenario,
     ScenarioList,
 )
-from handlers.errors import HttpStatusError
+from handlers.errors import NotAcceptable
 from handlers.runservice import RunRequest, RunService, Submission
 
 NPZ_MEDIA_TYPE = "application/octet-stream"
-NOT_ACCEPTABLE_REPLAY = (
-    "A replay is served as application/json or application/octet-stream (npz); "
-    "Accept allows neither. Send one of them, or ?format=json|npz."
-)
 
 
 class RunsHandler:
@@ -95,7 +91,11 @@ class RunsHandler:
     ) -> ReplayBundle | Response:
         """Return a run's replay: the bundle (every `stride`-th step) or the stored npz."""
         if format is None and media_type is None:
-            raise HttpStatusError(406, NOT_ACCEPTABLE_REPLAY)
+            raise NotAcceptable.offering(
+                "A replay",
+                ["application/json", f"{NPZ_MEDIA_TYPE} (npz)"],
+                "Send one of them in Accept, or ?format=json|npz.",
+            )
         if format is ReplayFormat.npz or (format is None and media_type == NPZ_MEDIA_TYPE):
             return Response(
                 self._service.replay_npz(run_id),
