@@ -38,8 +38,10 @@ test: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/uvicorn --factory handlers.app:create_app --host $(HOST) --port $(PORT)
 
+# Both job backends: embedded, then queued (Redis DB 15 of QERS_TEST_REDIS_URL + a worker).
 fuzz: $(STAMP)
-	$(PY) -m tests.contract.fuzz --port $(FUZZ_PORT)
+	$(PY) -m tests.contract.fuzz --port $(FUZZ_PORT) --mode embedded
+	$(PY) -m tests.contract.fuzz --port $(FUZZ_PORT) --mode queued
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -2,9 +2,12 @@
 
     python -m tests.contract.fuzz --port 8765
 
-Starts `handlers.app:create_app` on 127.0.0.1 with an empty runs folder and no Redis, waits
-for `/v1/health`, runs the schemathesis CLI within a time limit, and always stops the server.
-Exits with schemathesis's status: non-zero on any failure, error or timeout.
+Starts `handlers.app:create_app` on 127.0.0.1 with an empty runs folder, waits for
+`/v1/health`, runs the schemathesis CLI within a time limit, and always stops the server.
+`--mode embedded` (no Redis) or `--mode queued`: REDIS_URL set to DB 15 of
+`QERS_TEST_REDIS_URL` (default redis://127.0.0.1:6379; flushed before and after) and a real
+`qers worker` executing the runs. Exits with schemathesis's status: non-zero on any
+failure, error or timeout; a queued run with no Redis to use fails with a message.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from tests.contract.documents import FUZZ_MAX_DURATION_S
 
@@ -32,6 +36,7 @@ STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 EXIT_INTERRUPTED = 130
 EXIT_TIMEOUT = 124
+FUZZ_REDIS_DB = 15  # tests/redisutil.DB_FUZZ
 # The server must not reach anything but this machine, nor read the caller's settings.
 SCRUBBED_ENV = ("REDIS_URL", "QERS_REDIS_URL", "QERS_RUNS_DIR", "RUNS_DIR")
 
@@ -39,6 +44,7 @@ SCRUBBED_ENV = ("REDIS_URL", "QERS_REDIS_URL", "QERS_RUNS_DIR", "RUNS_DIR")
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.contract.fuzz", description=__doc__)
     parser.add_argument("--port", type=int, default=8765, help="loopback port for the server")
+    parser.add_argument("--mode", choices=("embedded", "queued"), default="embedded")
     parser.add_argument("--max-examples", type=int, default=100, help="test cases per operation")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2, 4))
     parser.add_argument("--seed", type=int, default=None, help="reproduce an earlier run")
@@ -59,8 +65,8 @@ def ensure_port_free(port: int) -> None:
             raise SystemExit(f"fuzz: {HOST}:{port} is in use ({exc}); pass --port") from None
 
 
-def start_server(port: int, runs_dir: Path) -> subprocess.Popen[bytes]:
-    """uvicorn serving the app factory, in its own process group."""
+def server_env(runs_dir: Path, redis_url: str | None) -> dict[str, str]:
+    """The environment of the server and the worker: this runs folder, this Redis or none."""
     env = {key: value for key, value in os.environ.items() if key not in SCRUBBED_ENV}
     env.update(RUNS_DIR=str(runs_dir), QERS_LOG_LEVEL="WARNING")
     # Fuzzed run requests really simulate; keep each one brief (see documents.py).
@@ -68,9 +74,37 @@ def start_server(port: int, runs_dir: Path) -> subprocess.Popen[bytes]:
         QERS_DEFAULT_MAX_DURATION_S=str(FUZZ_MAX_DURATION_S),
         QERS_MAX_DURATION_CEILING_S=str(FUZZ_MAX_DURATION_S),
     )
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """uvicorn serving the app factory, in its own process group."""
     command = [sys.executable, "-m", "uvicorn", "handlers.app:create_app", "--factory"]
     command += ["--host", HOST, "--port", str(port), "--log-level", "warning"]
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A real `qers worker` executing the queued runs, in its own process group."""
+    command = [str(Path(sys.executable).with_name("qers")), "worker"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def queued_redis_url() -> str:
+    """DB 15 of the test Redis, flushed; exits with a message when no Redis answers."""
+    import redis  # only the queued mode needs it
+
+    parts = urlsplit(os.environ.get("QERS_TEST_REDIS_URL", "redis://127.0.0.1:6379"))
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{FUZZ_REDIS_DB}", parts.query, ""))
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.flushdb()
+        client.close()
+    except redis.RedisError as exc:
+        raise SystemExit(f"fuzz: --mode queued needs Redis at {url} ({exc})") from None
+    return url
 
 
 def wait_until_healthy(server: subprocess.Popen[bytes], base_url: str) -> None:
@@ -137,7 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="qers-fuzz-") as tmp:
         workdir = Path(tmp)
         (workdir / "runs").mkdir()
-        server = start_server(args.port, workdir / "runs")
+        redis_url = queued_redis_url() if args.mode == "queued" else None
+        env = server_env(workdir / "runs", redis_url)
+        server = start_server(args.port, env)
+        worker = start_worker(env) if redis_url is not None else None
         try:
             wait_until_healthy(server, base_url)
             status = run_schemathesis(args, base_url, workdir)
@@ -146,7 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = EXIT_INTERRUPTED
         finally:
             stop_server(server)
-    print(f"fuzz: exit {status} after {time.monotonic() - started:.0f} s", flush=True)
+            if worker is not None:
+                stop_server(worker)
+            if redis_url is not None:
+                queued_redis_url()  # flush what the run left
+    print(f"fuzz ({args.mode}): exit {status} after {time.monotonic() - started:.0f} s", flush=True)
     return status
 
 
