@@ -198,7 +198,10 @@ def test_replay_json_unless_npz_is_asked_for(
 def test_replay_accept_allowing_neither_is_406(client: TestClient, run: dict[str, Any]) -> None:
     response = client.get(f"/v1/runs/{run['id']}/replay", headers={"Accept": "text/csv"})
     problem = _problem(response, 406)
-    assert (problem["type"], problem["title"]) == ("about:blank", "Not Acceptable")
+    assert (problem["type"], problem["title"]) == (
+        "urn:qers:problem:not-acceptable",
+        "Not acceptable",
+    )
     assert "application/octet-stream" in problem["detail"]
 
 
