@@ -27,7 +27,8 @@ def run_spec(
             relative, else its file name), "record_replay", "dr_episode" | None,
             "run_id" | None}.
         progress: Called with (steps_done, steps_total) about 100 times per run.
-        should_stop: Polled every 64 steps; True stops the run early (partial result).
+        should_stop: Polled before every step; True stops the run early (a partial
+            result: `metrics.partial` and the manifest's `partial` are true).
 
     Returns:
         {"metrics": RunMetrics dict, "history": MetricHistory dict, "manifest":
@@ -37,7 +38,8 @@ def run_spec(
     Raises:
         InvalidConfig, UnknownScenario, UnknownProfile: before any physics is loaded.
         InvalidAsset: the URDF could not be loaded.
-        Diverged: the state became NaN/infinite or ran away.
+        Diverged: the state became NaN/infinite or ran away; its `partial_output` holds
+            the result (this shape, partial) up to the last sound step.
     """
     validated = spec.validate(run)
     from simengine import runner  # pybullet is imported only once the spec is valid

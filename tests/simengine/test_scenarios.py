@@ -117,6 +117,15 @@ def test_progress_and_stop() -> None:
     assert 0 < metrics["steps"] < 400
     assert result["manifest"]["partial"]
     assert result["manifest"]["trajectory_sha256"] is None
+    assert seen[-1] == (metrics["steps"], 400)  # the exact count is reported last
+
+
+def test_stop_before_the_first_step_gives_an_empty_partial_result() -> None:
+    result = api.run_spec(_spec("urdf_rollout"), should_stop=lambda: True)
+    assert result["metrics"]["steps"] == 0
+    assert result["metrics"]["partial"]
+    assert result["manifest"]["steps_recorded"] == 0
+    assert errors("RunMetrics", result["metrics"]) == []
 
 
 def test_absurd_push_diverges() -> None:
@@ -124,6 +133,15 @@ def test_absurd_push_diverges() -> None:
     with pytest.raises(Diverged) as info:
         api.run_spec(spec)
     assert info.value.failure_code == "DIVERGED"
+    partial = info.value.partial_output
+    assert partial is not None
+    metrics, manifest = partial["metrics"], partial["manifest"]
+    assert metrics["partial"]
+    assert metrics["status"] == "FAILED"
+    assert 0 < metrics["steps"] == manifest["steps_recorded"] < 480
+    assert manifest["partial"]
+    assert errors("RunMetrics", metrics) == []
+    assert errors("ReplayManifest", manifest) == []
 
 
 @pytest.mark.parametrize(
