@@ -26,6 +26,8 @@ class RunWriter(Protocol):
 
     def update(self, run_id: str, run: Mapping[str, Any]) -> None: ...
 
+    def read_file(self, run_id: str, name: str) -> bytes: ...
+
     def put_file(self, run_id: str, name: str, data: bytes) -> None: ...
 
 
@@ -55,7 +57,7 @@ def new_run(
         "failure_reason": None,
         "metrics": None,
         "artifacts": {"metrics": False, "replay": False, "report": False, "partial": False},
-        "replay_of": None,
+        "replay_of": request.replay_of,
         "replay_match": None,
         "trajectory_sha256": None,
         "webhook": None if prepared.webhook is None else prepared.webhook.document(creation=False),
@@ -106,6 +108,8 @@ def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -
         },
         "trajectory_sha256": output.get("trajectory_sha256"),
     }
+    if run.get("replay_of") is not None:
+        finished["replay_match"] = _matches(writer, run["replay_of"], finished["trajectory_sha256"])
     if run.get("webhook") is not None:  # the event's id, the same for every attempt
         finished["webhook"] = {**run["webhook"], "message_id": message_id_for(run_id)}
     report = {
@@ -123,6 +127,14 @@ def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -
         writer.put_file(run_id, name, data)
     writer.update(run_id, finished)
     return finished
+
+
+def _matches(writer: RunWriter, source_id: str, trajectory_sha256: str | None) -> bool | None:
+    """Whether a replay reproduced the recording bit for bit (None: it produced nothing)."""
+    if trajectory_sha256 is None:
+        return None
+    manifest = json.loads(writer.read_file(source_id, "replay.json"))
+    return bool(manifest["trajectory_sha256"] == trajectory_sha256)
 
 
 def progress(done: int, total: int) -> dict[str, Any]:

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import MISSING
+
 from generated.models import RunCreate, SimRunRequest
 from handlers import notify
-from handlers.errors import FieldError, NotFoundError, NotImplementedOperation, ValidationFailed
+from handlers.errors import FieldError, NotFoundError, ValidationFailed
 from handlers.notify import WebhookPlan
 from handlers.settings import Settings
 from simengine import spec as engine_spec
@@ -68,6 +70,8 @@ class RunRequest:
     # Batch children: the batch and the domain-randomisation episode (sampled in the child).
     batch_id: str | None = None
     episode: int | None = None
+    # Fields the client set explicitly (a replay refuses explicit values that differ).
+    explicit: frozenset[str] = frozenset()
 
     @classmethod
     def from_run_create(cls, body: RunCreate) -> RunRequest:
@@ -92,6 +96,8 @@ class RunRequest:
             webhook_url=options.get("webhook_url"),
             webhook_secret=options.get("webhook_secret"),
             replay_of=options.get("replay_of"),
+            explicit=frozenset(body.options.model_fields_set if body.options is not MISSING else ())
+            | frozenset(body.config.model_fields_set if body.config is not MISSING else ()),
         )
 
     @classmethod
@@ -134,9 +140,6 @@ class PreparedRun:
 def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
     """Validate `request` completely (nothing is stored yet); 4xx errors say what is wrong."""
     pointers = request.pointers
-    if request.replay_of is not None:  # not built yet; never ignored
-        where = pointers["replay_of"].strip("/").replace("/", ".")
-        raise NotImplementedOperation(f"{request.operation} with {where}")
     if request.project_id is not None:  # projects are not built yet, so none exists
         raise NotFoundError.resource("project", request.project_id)
     max_duration_s = request.max_duration_s

@@ -10,6 +10,7 @@ scenario/profile catalogues come from modules of `simengine` that do not load it
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 import time
@@ -152,6 +153,8 @@ class RunService:
         document is the creation response: the only one that shows a generated webhook
         secret.
         """
+        if request.replay_of is not None:
+            request = self._replayed(request)
         prepared = prepare(request, self._settings)
         run_id = new_run_id()
         files = {}
@@ -230,6 +233,43 @@ class RunService:
             else:
                 self._queue.forget(run_id)
         return lost
+
+    def _replayed(self, request: RunRequest) -> RunRequest:
+        """`request` with the inputs recorded by the run it replays (`options.replay_of`)."""
+        source_id = str(request.replay_of)
+        source = self._store.get(source_id)
+        manifest = self._replay_manifest(source_id)
+        if manifest["partial"]:
+            raise ConflictError(
+                f"Run {source_id} recorded only {manifest['steps_recorded']} of "
+                f"{manifest['steps']} steps (status {source['status']}); a partial bundle "
+                "cannot be replayed."
+            )
+        config = source["config"]
+        recorded: dict[str, Any] = {
+            "profile": source["profile"],
+            "seed": config["seed"],
+            "steps": config["steps"],
+            "dt": config["dt"],
+            "params": config["params"],
+            "urdf_path": config["urdf_path"],
+        }
+        errors: list[FieldError] = []
+        given = {"scenario": request.scenario}
+        given.update({k: getattr(request, k) for k in recorded if k in request.explicit})
+        for name, value in given.items():
+            expected = source["scenario"] if name == "scenario" else recorded[name]
+            if value != expected:
+                reason = (
+                    f"run {source_id} recorded {expected!r}; a replay takes its inputs from "
+                    "the recording, so leave this out or give the same value"
+                )
+                errors.append(
+                    {"location": "body", "pointer": request.pointers[name], "reason": reason}
+                )
+        if errors:
+            raise ValidationFailed.for_fields(errors)
+        return dataclasses.replace(request, episode=source["episode"], **recorded)
 
     async def _settled(self, run_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + CANCEL_WAIT_S

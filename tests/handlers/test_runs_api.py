@@ -139,8 +139,8 @@ def test_rejected_requests_store_nothing(client: TestClient) -> None:
     responses = [client.post("/v1/runs", json=body) for body in bad]
     statuses = [r.status_code for r in responses]
     assert responses[1].json()["errors"][0]["pointer"] == "/options/webhook_url"
-    assert "createRun with options.replay_of" in responses[2].json()["detail"]
-    assert statuses == [422, 422, 501, 404]
+    assert "run_0123456789abcdef01234567" in responses[2].json()["detail"]
+    assert statuses == [422, 422, 404, 404]
     assert client.get("/api/runs", params={"limit": 1000}).json()["items"] == before
 
 
@@ -217,3 +217,36 @@ def test_run_without_replay_is_409_in_every_format(
     run = client.post("/v1/runs", json=body).json()
     response = client.get(f"/v1/runs/{run['id']}/replay", params=params, headers=headers)
     assert "record_replay was false" in _problem(response, 409)["detail"]
+
+
+def test_replay_of_reruns_the_recorded_inputs_and_matches(
+    client: TestClient, run: dict[str, Any]
+) -> None:
+    body = {"scenario": "drop_test", "options": {"replay_of": run["id"], "tags": ["replay"]}}
+    response = client.post("/v1/runs", json=body)
+    assert response.status_code == 201, response.text
+    replay = response.json()
+    assert replay["replay_of"] == run["id"]
+    assert replay["replay_match"] is True
+    assert replay["trajectory_sha256"] == run["trajectory_sha256"]
+    assert (replay["config"]["seed"], replay["config"]["steps"]) == (3, STEPS)
+
+
+def test_replay_of_refuses_other_inputs_and_unknown_runs(
+    client: TestClient, run: dict[str, Any]
+) -> None:
+    other_seed = {"scenario": "drop_test", "options": {"replay_of": run["id"], "seed": 4}}
+    problem = _problem(client.post("/v1/runs", json=other_seed), 422)
+    assert problem["errors"][0]["pointer"] == "/options/seed"
+    same_seed = {"scenario": "drop_test", "options": {"replay_of": run["id"], "seed": 3}}
+    assert client.post("/v1/runs", json=same_seed).status_code == 201
+    other_scenario = {"scenario": "push_slide", "options": {"replay_of": run["id"]}}
+    problem = _problem(client.post("/v1/runs", json=other_scenario), 422)
+    assert problem["errors"][0]["pointer"] == "/scenario"
+    missing = {"scenario": "drop_test", "options": {"replay_of": "run_000000000000000000000000"}}
+    _problem(client.post("/v1/runs", json=missing), 404)
+    unrecorded = client.post(
+        "/v1/runs", json={"scenario": "drop_test", "options": {"record_replay": False}}
+    ).json()
+    replay = {"scenario": "drop_test", "options": {"replay_of": unrecorded["id"]}}
+    _problem(client.post("/v1/runs", json=replay), 409)
