@@ -269,4 +269,4 @@ def run_worker(
         work_horse_killed_handler=_horse_killed,
     )
     # The scheduler re-enqueues webhook deliveries when their retry interval is up.
-    return bool(worker.work(burst=burst, with_scheduler=True))
+    return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level))
