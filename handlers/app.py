@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from generated.api import build_app
 from generated.registry import HandlerRegistry
 from handlers import forkserver
+from handlers.batch import BatchHandler
+from handlers.batchservice import BatchService
 from handlers.errors import ServiceUnavailable
 from handlers.executor import Executor
 from handlers.health import HealthService
@@ -20,7 +22,6 @@ from handlers.middleware import install_middleware
 from handlers.pending import (
     PendingAi,
     PendingAssets,
-    PendingBatch,
     PendingBenchmarks,
     PendingDesign,
     PendingProjects,
@@ -56,7 +57,7 @@ def create_handlers(settings: Settings, runs: RunService | None = None) -> Handl
         benchmarks=PendingBenchmarks(),
         ai=PendingAi(),
         profiles=ProfilesHandler(runs),
-        batch=PendingBatch(),
+        batch=BatchHandler(BatchService(runs, settings), runs),
     )
 
 

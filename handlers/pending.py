@@ -13,12 +13,7 @@ from generated.models import (
     AssetFormat,
     AssetImportRequest,
     AssetList,
-    BatchEvaluation,
-    BatchReport,
-    BatchRequest,
     BenchmarkReport,
-    CompareRequest,
-    CompareResult,
     LinkageRequest,
     LinkageResult,
     Plan,
@@ -88,21 +83,3 @@ class PendingAi:
 
     async def create_plan(self, *, body: PlanRequest, response: Response) -> Plan:
         raise NotImplementedOperation("createPlan")
-
-
-class PendingBatch:
-    """`BatchHandler` operations that are not implemented yet."""
-
-    async def create_batch(
-        self, *, body: BatchRequest, idempotency_key: str | None, response: Response
-    ) -> BatchReport:
-        raise NotImplementedOperation("createBatch")
-
-    async def get_batch(self, *, batch_id: str, response: Response) -> BatchReport:
-        raise NotImplementedOperation("getBatch")
-
-    async def evaluate_batch(self, *, batch_id: str, response: Response) -> BatchEvaluation:
-        raise NotImplementedOperation("evaluateBatch")
-
-    async def compare_runs(self, *, body: CompareRequest, response: Response) -> CompareResult:
-        raise NotImplementedOperation("compareRuns")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -73,13 +74,14 @@ def get_profile(name: str) -> JSONDict:
 def sample_randomization(profile: JSONDict, *, seed: int, episode: int) -> dict[str, float]:
     """Draw one episode's domain-randomised values from the profile's ranges.
 
-    Uses its own generator seeded by (seed, episode) and draws in the fixed key order of
-    `DR_TARGETS`, so the sample depends only on those inputs.
+    Uses its own generator seeded by (seed, profile name, episode) and draws in the fixed
+    key order of `DR_TARGETS`, so the sample depends only on those inputs: two profiles
+    with the same ranges still draw independent samples in the same batch.
 
     Returns:
         Sampled value by DomainRandomization key; only non-null ranges appear.
     """
-    rng = np.random.default_rng([seed, episode, DR_STREAM])
+    rng = np.random.default_rng([seed, profile_key(str(profile["name"])), episode, DR_STREAM])
     sample: dict[str, float] = {}
     for key, (_, lo, hi) in DR_TARGETS.items():
         rng_range = profile["randomization"].get(key)
@@ -91,6 +93,11 @@ def sample_randomization(profile: JSONDict, *, seed: int, episode: int) -> dict[
             value = float(round(value))
         sample[key] = min(max(value, lo), hi)
     return sample
+
+
+def profile_key(name: str) -> int:
+    """A stable 32-bit number for a profile name (CRC-32 of its UTF-8 bytes), for seeding."""
+    return zlib.crc32(name.encode("utf-8"))
 
 
 def with_randomization(profile: JSONDict, sample: dict[str, float]) -> JSONDict:
