@@ -41,7 +41,25 @@ __all__ = ["RunRequest", "RunService"]
 # How long a cancel request waits for a running run to reach its final state.
 CANCEL_WAIT_S = 2.5
 _CANCEL_POLL_S = 0.05
+PROGRESS_INTERVAL_S = 0.5
 _log = structlog.get_logger("qers.runs")
+
+
+class _Progress:
+    """Writes RunProgress into the stored run at most every PROGRESS_INTERVAL_S."""
+
+    def __init__(self, store: RunStore, run: dict[str, Any]) -> None:
+        self._store = store
+        self.run = run
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_INTERVAL_S or not total:
+            return
+        self._last = now
+        self.run = {**self.run, "progress": runrecord.progress(done, total)}
+        self._store.update(self.run["id"], self.run)
 
 
 @dataclass(frozen=True)
@@ -174,15 +192,17 @@ class RunService:
         run = runrecord.new_run(run_id, request, prepared, origin=origin, status="RUNNING")
         self._store.create(run, files)
         cancel = self._cancels.setdefault(run_id, threading.Event())
+        progress = _Progress(self._store, run)
         try:
             result = await self._executor.execute_async(
                 {**prepared.spec, "run_id": run_id},
                 max_duration_s=prepared.max_duration_s,
+                on_progress=progress,
                 cancel_event=cancel,
             )
         finally:
             self._cancels.pop(run_id, None)
-        finished = self._ended(runrecord.finish(self._store, run, result))
+        finished = self._ended(runrecord.finish(self._store, progress.run, result))
         return _with_secret(finished, prepared.webhook)
 
     @property

@@ -139,6 +139,12 @@ def test_cancel_of_a_running_run_stops_it_within_two_seconds(
     try:
         run = _create(client, LONG)
         wait_for(lambda: _in_status(client, run["id"], {"RUNNING"}), timeout_s=60, what="RUNNING")
+        moving = wait_for(
+            lambda: _get(client, run["id"])["progress"]["steps_done"] > 0,
+            timeout_s=10,
+            what="progress while RUNNING",
+        )
+        assert moving
         asked = time.monotonic()
         response = client.post(f"/v1/runs/{run['id']}/cancel")
         assert response.status_code == 200, response.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from handlers.app import create_app
 from handlers.settings import Settings
+from tests.handlers.queued import wait_for
 
 STEPS = 60
 
@@ -250,3 +252,25 @@ def test_replay_of_refuses_other_inputs_and_unknown_runs(
     ).json()
     replay = {"scenario": "drop_test", "options": {"replay_of": unrecorded["id"]}}
     _problem(client.post("/v1/runs", json=replay), 409)
+
+
+def test_a_running_embedded_run_shows_progress_and_can_be_cancelled(client: TestClient) -> None:
+    body = {"scenario": "drop_test", "options": {"steps": 1_000_000, "tags": ["long"]}}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(client.post, "/v1/runs", json=body)
+
+        def running() -> dict[str, Any] | None:
+            items = client.get("/v1/runs", params={"tag": "long", "status": "RUNNING"}).json()
+            found = items["items"]
+            return found[0] if found and found[0]["progress"]["steps_done"] > 0 else None
+
+        run = wait_for(running, timeout_s=60, what="a RUNNING run with progress")
+        cancelled = client.post(f"/v1/runs/{run['id']}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        created = pending.result(timeout=30)
+    assert created.status_code == 201, created.text
+    final = created.json()
+    assert final["status"] == "CANCELLED"
+    assert final["failure_code"] is None
+    assert 0 < final["progress"]["steps_done"] < 1_000_000
+    assert client.get(f"/v1/runs/{run['id']}").json() == final
