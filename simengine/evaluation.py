@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from simengine.stats import describe, drop, spread
+from simengine.stats import average, describe, drop, spread
 from simengine.types import JSONDict
 
 # The engine metrics of a RunMetricsSummary; task metrics sit in its `task` object.
@@ -65,11 +65,10 @@ def evaluate(
         {"profiles": [ProfileEvaluation], "ranking": [name], "gap_widths": {key: GapWidth}}.
     """
     means = {
-        name: {k: sum(v) / len(v) for k, v in episodes.get(name, {}).items() if v}
-        for name in profiles
+        name: {k: average(v) for k, v in episodes.get(name, {}).items() if v} for name in profiles
     }
     base = means[baseline]
-    evaluations = []
+    evaluations: list[JSONDict] = []
     for name in profiles:
         values = episodes.get(name, {})
         drops = {}

@@ -25,7 +25,7 @@ def describe(values: Sequence[float]) -> JSONDict:
     if not values:
         raise ValueError("describe needs at least one value")
     n = len(values)
-    mean = math.fsum(values) / n
+    mean = average(values)
     std = ci_low = ci_high = None
     if n >= 2:
         std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
@@ -40,6 +40,11 @@ def describe(values: Sequence[float]) -> JSONDict:
         "ci95_low": ci_low,
         "ci95_high": ci_high,
     }
+
+
+def average(values: Sequence[float]) -> float:
+    """The mean (exactly rounded sum over n): the one every report and evaluation uses."""
+    return math.fsum(values) / len(values)
 
 
 def drop(direction: str, baseline: float, value: float) -> tuple[float, float | None]:
