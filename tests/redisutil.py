@@ -13,6 +13,7 @@ import redis
 
 DEFAULT_URL = "redis://127.0.0.1:6379"
 # One DB per user, so modules can run side by side and clean up only their own keys.
+DB_BATCH = 10
 DB_IDEMPOTENCY = 11
 DB_QUEUE = 12
 DB_WEBHOOKS = 13

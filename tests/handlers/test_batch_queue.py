@@ -1,0 +1,80 @@
+"""Batches in queued mode: one job per child, executed by real `qers worker` processes.
+
+Uses its own Redis DB (tests/redisutil.DB_BATCH). The same request run in embedded mode
+must give the same DR samples and trajectories: the children are ordinary runs, wherever
+they execute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from handlers.app import create_app
+from handlers.settings import Settings
+from tests.handlers.queued import start_worker, stop, worker_env
+from tests.redisutil import DB_BATCH, flush, redis_url
+
+pytestmark = pytest.mark.slow
+BODY = {
+    "urdf_path": "examples/simple_robot.urdf",
+    "profiles": ["default", "pseudo_reality_A"],
+    "steps": 30,
+    "dt": 0.01,
+    "seed": 7,
+    "dr_episodes_per_profile": 2,
+}
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    url = redis_url(DB_BATCH)
+    flush(url)
+    yield url
+    flush(url)
+
+
+def _trajectories(client: TestClient, report: dict[str, Any]) -> list[tuple[Any, ...]]:
+    out = []
+    for child in report["children"]:
+        run = client.get(f"/v1/runs/{child['run_id']}").json()
+        out.append(
+            (child["profile"], child["episode"], child["dr_sample"], run["trajectory_sha256"])
+        )
+    return out
+
+
+def test_queued_batch_runs_one_job_per_child(url: str, tmp_path: Path) -> None:
+    runs_dir = tmp_path / "queued"
+    settings = Settings(runs_dir=runs_dir, redis_url=url)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.post("/api/sim/batch", json=BODY)
+        assert response.status_code == 202, response.text
+        queued = response.json()
+        assert response.headers["Location"] == f"/api/sim/batch/{queued['id']}"
+        assert queued["status"] == "QUEUED"
+        assert queued["counts"]["queued"] == queued["counts"]["total"] == 4
+        workers = [start_worker(worker_env(url, runs_dir), burst=True) for _ in range(2)]
+        try:
+            for worker in workers:
+                assert worker.wait(timeout=120) == 0
+        finally:
+            for worker in workers:
+                stop(worker)
+        done = client.get(f"/api/sim/batch/{queued['id']}").json()
+        assert done["status"] == "SUCCEEDED", done["children"]
+        assert done["counts"]["succeeded"] == 4
+        assert done["finished_at"] is not None
+        evaluation = client.get(f"/api/sim/batch/{queued['id']}/evaluate")
+        assert evaluation.status_code == 200, evaluation.text
+        assert evaluation.json()["complete"] is True
+        queued_runs = _trajectories(client, done)
+    embedded = Settings(runs_dir=tmp_path / "embedded", redis_url=None)
+    with TestClient(create_app(embedded), raise_server_exceptions=False) as client:
+        response = client.post("/api/sim/batch", json=BODY)
+        assert response.status_code == 201, response.text
+        assert _trajectories(client, response.json()) == queued_runs
