@@ -20,6 +20,7 @@ BENCHES = (
     "bench.replay_size",
     "bench.executor_overhead",
     "bench.api_overhead",
+    "bench.queue_overhead",
 )
 _RESULT = re.compile(re.escape(PREFIX) + r"(.*?\((?:target [^)]*)\) (?:PASS|MISS))")
 
