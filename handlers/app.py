@@ -14,6 +14,7 @@ from generated.registry import HandlerRegistry
 from handlers import forkserver
 from handlers.batch import BatchHandler
 from handlers.batchservice import BatchService
+from handlers.benchmarks import BenchmarksHandler
 from handlers.errors import ServiceUnavailable
 from handlers.executor import Executor
 from handlers.health import HealthService
@@ -22,7 +23,6 @@ from handlers.middleware import install_middleware
 from handlers.pending import (
     PendingAi,
     PendingAssets,
-    PendingBenchmarks,
     PendingDesign,
     PendingProjects,
 )
@@ -54,7 +54,7 @@ def create_handlers(settings: Settings, runs: RunService | None = None) -> Handl
         assets=PendingAssets(),
         design=PendingDesign(),
         sim=SimHandler(runs),
-        benchmarks=PendingBenchmarks(),
+        benchmarks=BenchmarksHandler(settings),
         ai=PendingAi(),
         profiles=ProfilesHandler(runs),
         batch=BatchHandler(BatchService(runs, settings), runs),

@@ -13,7 +13,6 @@ from generated.models import (
     AssetFormat,
     AssetImportRequest,
     AssetList,
-    BenchmarkReport,
     LinkageRequest,
     LinkageResult,
     Plan,
@@ -69,13 +68,6 @@ class PendingDesign:
 
     async def build_linkage(self, *, body: LinkageRequest, response: Response) -> LinkageResult:
         raise NotImplementedOperation("buildLinkage")
-
-
-class PendingBenchmarks:
-    """`BenchmarksHandler` operations that are not implemented yet."""
-
-    async def get_latest_benchmark(self, *, response: Response) -> BenchmarkReport:
-        raise NotImplementedOperation("getLatestBenchmark")
 
 
 class PendingAi:
