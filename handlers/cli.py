@@ -7,7 +7,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from handlers import cli_run
+from handlers import cli_bench, cli_run
 from handlers.errors import ContractLoadError, UnknownSchema
 from handlers.validation import ContractRegistry
 
@@ -79,6 +79,7 @@ def schemas(contracts: ContractsOption = None) -> None:
 app.command("run")(cli_run.run)
 app.command("scenarios")(cli_run.scenarios)
 app.command("profiles")(cli_run.profiles)
+app.add_typer(cli_bench.app, name="bench")
 
 
 @app.command()
