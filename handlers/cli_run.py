@@ -39,7 +39,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class ProgressExecutor(Executor):
-    """An Executor that reports every run's progress to `hook` (RunService passes none)."""
+    """An Executor that also reports every run's progress to `hook` (the progress bar)."""
 
     def __init__(self, hook: Callable[[int, int], None]) -> None:
         super().__init__()
@@ -53,11 +53,13 @@ class ProgressExecutor(Executor):
         on_progress: Callable[[int, int], None] | None = None,
         cancel_event: CancelSignal | None = None,
     ) -> ExecutionResult:
+        def both(done: int, total: int) -> None:
+            self._hook(done, total)
+            if on_progress is not None:
+                on_progress(done, total)
+
         return await super().execute_async(
-            spec,
-            max_duration_s=max_duration_s,
-            on_progress=on_progress or self._hook,
-            cancel_event=cancel_event,
+            spec, max_duration_s=max_duration_s, on_progress=both, cancel_event=cancel_event
         )
 
 

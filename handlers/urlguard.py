@@ -129,7 +129,12 @@ def resolve_target(
         UrlRejected: The scheme is not http(s), the URL carries user-info or no host, the
             host does not resolve, or one of its addresses is forbidden.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # e.g. a bracketed host that is not an IPv6 address
+        raise UrlRejected(
+            f"Webhook URL is not a valid URL ({exc}).", summary="refused malformed URL"
+        ) from exc
     scheme = _scheme(parts.scheme)
     if "@" in parts.netloc:
         raise UrlRejected(

@@ -21,7 +21,7 @@ RUN_CREATE: list[Any] = [
     {"scenario": "arm_reach", "options": {"seed": 42, "steps": 100, "dt": 0.01, "tags": ["a"]}},
     {"scenario": "urdf_rollout", "config": {"urdf_path": "examples/simple_robot.urdf"}},
     {"scenario": "drop_test", "options": {"profile": "pseudo_reality_A", "max_duration_s": 30}},
-    {"scenario": "drop_test", "options": {"webhook_url": "https://hooks.example.com/qers"}},
+    {"scenario": "drop_test", "options": {"webhook_url": "https://93.184.215.14/qers"}},
     {},
     [],
     "drop_test",

@@ -87,6 +87,8 @@ def test_every_resolved_address_must_be_allowed() -> None:
         ("https:///x", "refused URL without host"),
         ("https://hooks.example.com:99999/x", "refused invalid port"),
         ("https://hooks.example.com:0/x", "refused port 0"),
+        ("http://[28cB]:98806", "refused malformed URL"),  # found by schemathesis
+        ("http://[zz]/x", "refused malformed URL"),
     ],
 )
 def test_malformed_urls_are_refused(url: str, summary: str) -> None:
