@@ -706,7 +706,7 @@ def test_responses_json_success_and_problem_errors() -> None:
             content = resp["content"]
             if code.startswith("2"):
                 # JSON first; binary alternatives (the replay's npz) are plain strings.
-                assert list(content)[0] == "application/json", f"{method} {path} {code}"
+                assert next(iter(content)) == "application/json", f"{method} {path} {code}"
                 openapi_ref_name(content["application/json"]["schema"]["$ref"])
                 for media_type, item in list(content.items())[1:]:
                     assert media_type == "application/octet-stream", f"{method} {path} {code}"
