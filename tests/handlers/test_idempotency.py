@@ -18,16 +18,14 @@ from redis.retry import Retry
 from handlers.errors import IdempotencyInProgress, IdempotencyKeyReused, ServiceUnavailable
 from handlers.idempotency import (
     ANONYMOUS,
-    SQLITE_FILE,
     Claim,
     IdempotencyStore,
-    RedisIdempotencyStore,
-    SqliteIdempotencyStore,
     StoredResponse,
     fingerprint,
     run_once,
     store_for,
 )
+from handlers.idemstores import SQLITE_FILE, RedisIdempotencyStore, SqliteIdempotencyStore
 from handlers.settings import Settings
 from tests.redisutil import DB_IDEMPOTENCY, flush, redis_url
 
