@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cache
 
 from simengine.types import JSONDict
 
@@ -84,6 +85,7 @@ def t_cdf(t: float, df: int) -> float:
     return 1.0 - tail if t > 0 else tail
 
 
+@cache
 def t_quantile(p: float, df: int) -> float:
     """The t with P(T <= t) = p (0.5 <= p < 1), by bisection to ~1e-12."""
     if not 0.5 <= p < 1 or df < 1:
