@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -288,3 +289,12 @@ def test_compare_seed_body_and_errors(client: TestClient, batch: dict[str, Any])
     assert "joint_tracking_rmse_rad" in error["reason"]
     one = client.post("/api/sim/compare", json={"run_ids": ids[:1], "metric_key": "score"})
     assert _problem(one, 422)["errors"][0]["pointer"] == "/run_ids"
+
+
+def test_max_concurrency_one_runs_the_children_one_after_another(client: TestClient) -> None:
+    body = {**SMALL, "profiles": ["default", "worn_actuators"], "dr_episodes_per_profile": 2}
+    report = _post_batch(client, {**body, "max_concurrency": 1})
+    assert report["spec"]["max_concurrency"] == 1
+    runs = [_run(client, c["run_id"]) for c in report["children"]]
+    for before, after in itertools.pairwise(runs):
+        assert before["finished_at"] <= after["started_at"]
