@@ -10,8 +10,6 @@ scenario/profile catalogues come from modules of `simengine` that do not load it
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import threading
 import time
 from collections.abc import Mapping
@@ -22,10 +20,11 @@ import structlog
 
 from generated.models import FailureCode, RunStatus
 from handlers import runrecord
-from handlers.errors import ConflictError, FieldError, ServiceUnavailable, ValidationFailed
+from handlers.errors import ConflictError, ServiceUnavailable
 from handlers.executor import Executor
 from handlers.idempotency import Claim, IdempotencyStore, StoredResponse, run_once, store_for
 from handlers.notify import WEBHOOK_FILE, Notifier, WebhookPlan
+from handlers.runartifacts import RunArtifacts
 from handlers.runids import new_run_id
 from handlers.runqueue import RunQueue
 from handlers.runrecord import FINISHED
@@ -34,7 +33,6 @@ from handlers.runstore import RunStore
 from handlers.sealing import SecretBox
 from handlers.settings import Settings
 from simengine import api as engine_api
-from simengine import replay as engine_replay
 
 __all__ = ["RunRequest", "RunService"]
 
@@ -172,7 +170,7 @@ class RunService:
         secret.
         """
         if request.replay_of is not None:
-            request = self._replayed(request)
+            request = self.artifacts.replayed(request)
         prepared = prepare(request, self._settings)
         run_id = new_run_id()
         files = {}
@@ -254,43 +252,6 @@ class RunService:
                 self._queue.forget(run_id)
         return lost
 
-    def _replayed(self, request: RunRequest) -> RunRequest:
-        """`request` with the inputs recorded by the run it replays (`options.replay_of`)."""
-        source_id = str(request.replay_of)
-        source = self._store.get(source_id)
-        manifest = self._replay_manifest(source_id)
-        if manifest["partial"]:
-            raise ConflictError(
-                f"Run {source_id} recorded only {manifest['steps_recorded']} of "
-                f"{manifest['steps']} steps (status {source['status']}); a partial bundle "
-                "cannot be replayed."
-            )
-        config = source["config"]
-        recorded: dict[str, Any] = {
-            "profile": source["profile"],
-            "seed": config["seed"],
-            "steps": config["steps"],
-            "dt": config["dt"],
-            "params": config["params"],
-            "urdf_path": config["urdf_path"],
-        }
-        errors: list[FieldError] = []
-        given = {"scenario": request.scenario}
-        given.update({k: getattr(request, k) for k in recorded if k in request.explicit})
-        for name, value in given.items():
-            expected = source["scenario"] if name == "scenario" else recorded[name]
-            if value != expected:
-                reason = (
-                    f"run {source_id} recorded {expected!r}; a replay takes its inputs from "
-                    "the recording, so leave this out or give the same value"
-                )
-                errors.append(
-                    {"location": "body", "pointer": request.pointers[name], "reason": reason}
-                )
-        if errors:
-            raise ValidationFailed.for_fields(errors)
-        return dataclasses.replace(request, episode=source["episode"], **recorded)
-
     async def _settled(self, run_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + CANCEL_WAIT_S
         run = self._store.get(run_id)
@@ -336,71 +297,30 @@ class RunService:
         self._store.sync_changes()
         return self._store.list(**filters)
 
+    @property
+    def artifacts(self) -> RunArtifacts:
+        """Metrics, report, replay and steps of stored runs."""
+        return RunArtifacts(self._store)
+
     def metrics(self, run_id: str, *, history: bool) -> dict[str, Any]:
         """The RunMetrics document of a finished run (409 while it has none)."""
-        run = self._store.get(run_id)
-        if not run["artifacts"]["metrics"]:
-            raise ConflictError(f"Run {run_id} has no metrics (status {run['status']}).")
-        metrics: dict[str, Any] = json.loads(self._store.read_file(run_id, "metrics.json"))
-        if not history:
-            metrics["history"] = None
-        return metrics
+        return self.artifacts.metrics(run_id, history=history)
 
     def report(self, run_id: str) -> dict[str, Any]:
         """The Report document of a finished run (409 while it has none)."""
-        run = self._store.get(run_id)
-        if not run["artifacts"]["report"]:
-            raise ConflictError(f"Run {run_id} has no report yet (status {run['status']}).")
-        report: dict[str, Any] = json.loads(self._store.read_file(run_id, "report.json"))
-        return report
+        return self.artifacts.report(run_id)
 
     def replay(self, run_id: str, *, stride: int) -> dict[str, Any]:
         """The ReplayBundle of a run: manifest plus every `stride`-th recorded step."""
-        manifest, arrays = self._replay(run_id)
-        columns = engine_replay.columns(arrays, stride=stride)
-        return {
-            "run_id": run_id,
-            "manifest": manifest,
-            "stride": stride,
-            "rows": len(columns["step_index"]),
-            "columns": columns,
-        }
+        return self.artifacts.replay(run_id, stride=stride)
 
     def replay_npz(self, run_id: str) -> bytes:
-        """The recorded replay archive (`replay.npz`) of a run, as stored (409 without one)."""
-        self._replay_manifest(run_id)
-        return self._store.read_file(run_id, "replay.npz")
+        """The recorded replay archive (`replay.npz`) of a run, as stored."""
+        return self.artifacts.replay_npz(run_id)
 
     def step(self, run_id: str, step_index: int) -> dict[str, Any]:
         """One recorded step (SimStep shape); outside 0..N-1 → 422 naming the range."""
-        manifest, arrays = self._replay(run_id)
-        recorded = len(arrays["t"])
-        if not 0 <= step_index < recorded:
-            reason = (
-                f"must be in 0..{recorded - 1}, got {step_index}"
-                if recorded
-                else f"run {run_id} recorded no steps, so no step_index is valid"
-            )
-            error: FieldError = {"location": "query", "pointer": "/step_index", "reason": reason}
-            raise ValidationFailed.for_fields([error])
-        return engine_replay.sim_step(manifest, arrays, step_index)
-
-    def _replay(self, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        manifest = self._replay_manifest(run_id)
-        arrays = engine_replay.from_npz(self._store.read_file(run_id, "replay.npz"))
-        return manifest, dict(arrays)
-
-    def _replay_manifest(self, run_id: str) -> dict[str, Any]:
-        run = self._store.get(run_id)
-        if not run["artifacts"]["replay"]:
-            why = (
-                "record_replay was false"
-                if not run["config"]["record_replay"]
-                else f"status {run['status']}"
-            )
-            raise ConflictError(f"Run {run_id} has no replay bundle ({why}).")
-        manifest: dict[str, Any] = json.loads(self._store.read_file(run_id, "replay.json"))
-        return manifest
+        return self.artifacts.step(run_id, step_index)
 
 
 def _with_secret(run: dict[str, Any], webhook: WebhookPlan | None) -> dict[str, Any]:
