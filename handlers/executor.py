@@ -128,7 +128,14 @@ class Executor:
                 grace_s = max(0.0, stop_deadline - time.monotonic())  # it is exiting
             else:
                 grace_s = 0.0
-            exit_code = _reap(process, grace_s=grace_s)
+            if ending == "reported" and frames.report.succeeded:
+                # The result is in hand: let the child exit on its own time (exit_code None).
+                exit_code = None
+                threading.Thread(
+                    target=_reap, args=(process,), kwargs={"grace_s": grace_s}, daemon=True
+                ).start()
+            else:
+                exit_code = _reap(process, grace_s=grace_s)
             reader.close()
         elapsed = time.monotonic() - started
         return self._result(frames.report, ending, exit_code, elapsed, max_duration_s, cpu_limit_s)
