@@ -15,8 +15,9 @@ import numpy as np
 from simengine.types import FloatArray, JSONDict
 from simengine.wrappers import BASE_AXES, CHANNELS
 
-# A dimension whose baseline range is below this is normalised by it instead (SI units),
-# so a constant dimension that stays constant scores 0 and one that moves scores large.
+# The range a dimension is normalised by: over both trajectories, so a dimension that
+# barely moves under the baseline but swings under the other scores about 1, not 1e6;
+# a dimension constant in both (range below this floor, SI units) scores 0.
 RANGE_FLOOR = 1e-6
 NRMSE_CAP = 1e6
 # The state dimensions compared, in `State.flat` order (joint torques are control outputs).
@@ -42,7 +43,7 @@ def state_rows(flat: FloatArray, dof: int) -> FloatArray:
 
 
 def nrmse(reference: FloatArray, other: FloatArray) -> FloatArray:
-    """Per dimension: RMSE(other - reference) / range(reference) (steps x dims arrays).
+    """Per dimension: RMSE(other - reference) / range of both (steps x dims arrays).
 
     Both are cut to the shorter length (a replay that diverged ends early).
     """
@@ -51,7 +52,8 @@ def nrmse(reference: FloatArray, other: FloatArray) -> FloatArray:
         return np.zeros(reference.shape[1] if reference.ndim == 2 else 0)
     ref, oth = reference[:n], other[:n]
     rmse = np.sqrt(np.mean((oth - ref) ** 2, axis=0))
-    scale = np.maximum(ref.max(axis=0) - ref.min(axis=0), RANGE_FLOOR)
+    both = np.concatenate([ref, oth])
+    scale = np.maximum(both.max(axis=0) - both.min(axis=0), RANGE_FLOOR)
     return np.asarray(np.minimum(rmse / scale, NRMSE_CAP), dtype=np.float64)
 
 

@@ -13,7 +13,7 @@ from .SignalName_schema import SignalName
 
 class GapDynamics(BaseModel):
     """
-    G_dyn, the dynamics gap: the same open-loop action sequence replayed under the baseline and a pseudo-reality profile; normalised RMSE of the state trajectories per state dimension (RMSE divided by the baseline's range of that dimension).
+    G_dyn, the dynamics gap: the same open-loop action sequence replayed under the baseline and a pseudo-reality profile; normalised RMSE of the state trajectories per state dimension (RMSE divided by the range of that dimension over both trajectories, at least 1e-6).
     """
 
     nrmse_mean: Annotated[

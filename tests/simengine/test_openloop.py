@@ -53,7 +53,12 @@ def test_nrmse_and_dynamics() -> None:
     reference = np.array([[0.0, 1.0], [2.0, 1.0]])
     other = np.array([[1.0, 1.0], [3.0, 1.0], [9.0, 9.0]])
     per_dim = gaps.nrmse(reference, other)  # compared over the common 2 steps
-    np.testing.assert_allclose(per_dim, [0.5, 0.0])
+    # RMSE 1 over the range of both trajectories (0..3); a dimension constant in both: 0.
+    np.testing.assert_allclose(per_dim, [1 / 3, 0.0])
+    # Constant under the baseline, moving under the other: about 1, not RMSE / 1e-6.
+    still = np.array([[0.0], [0.0], [0.0]])
+    moving = np.array([[0.0], [0.5], [1.0]])
+    np.testing.assert_allclose(gaps.nrmse(still, moving), [np.sqrt(1.25 / 3)])
     doc = gaps.dynamics({"a": 0.5, "b": 0.0})
     assert (doc["nrmse_mean"], doc["nrmse_worst"], doc["worst_dimension"]) == (0.25, 0.5, "a")
     merged = gaps.mean_dynamics([doc, gaps.dynamics({"a": 0.1, "b": 0.9})], prefixes=["s", "t"])
