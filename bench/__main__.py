@@ -21,6 +21,8 @@ BENCHES = (
     "bench.executor_overhead",
     "bench.api_overhead",
     "bench.queue_overhead",
+    "bench.batch_parallel",
+    "bench.batch_evaluate",
 )
 _RESULT = re.compile(re.escape(PREFIX) + r"(.*?\((?:target [^)]*)\) (?:PASS|MISS))")
 
