@@ -159,16 +159,21 @@ class BatchService:
             raise errors[0]
 
     async def _enqueue(self, batch_id: str, batch: BatchPlan) -> None:
-        """One queued job per child; if Redis fails midway, the batch is withdrawn."""
+        """One queued job per child, in `max_concurrency` lanes: each child waits for the
+        one `max_concurrency` places before it, so at most that many run at once. If Redis
+        fails midway the batch is withdrawn: its queued children are discarded."""
+        lanes = batch.spec["max_concurrency"]
         created: list[str] = []
         try:
-            for request in batch.children:
-                run = await self._runs.create(with_batch_id(request, batch_id), origin="batch")
+            for index, request in enumerate(batch.children):
+                after = created[index - lanes] if index >= lanes else None
+                child = with_batch_id(request, batch_id)
+                run = await self._runs.create(child, origin="batch", after=after)
                 created.append(run["id"])
         except ServiceUnavailable:
             for run_id in created:
                 with contextlib.suppress(QersError):
-                    await self._runs.cancel(run_id)
+                    self._runs.discard(run_id)
             self.store.delete(batch_id)
             raise
 

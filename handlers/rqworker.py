@@ -83,7 +83,10 @@ def execute_run(run_id: str, spec: dict[str, Any], max_duration_s: float) -> str
         raise RuntimeError("execute_run runs only as an RQ job")
     queue = RunQueue(job.connection, context.settings)
     writer = FolderWriter(context.settings)
-    run = writer.get(run_id)
+    try:
+        run = writer.get(run_id)
+    except NotFoundError:
+        return "discarded"  # withdrawn before it started (e.g. its batch could not be queued)
     if run["status"] != "QUEUED" or queue.claim(run_id, "started") != "started":
         return str(run["status"])  # cancelled in the queue, or already handled
     queue.beat(run_id, context.name)  # before RUNNING is visible: never RUNNING unwatched

@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 from rq import Queue
+from rq.job import Dependency
 from rq.serializers import JSONSerializer
 
 from handlers.errors import ServiceUnavailable
@@ -28,6 +29,7 @@ ACTIVE_KEY = "qers:active"  # ids of runs a worker is executing
 RECONCILE_LOCK = "qers:reconcile"
 CLAIM_TTL_S = 7 * 86400  # longer than any run waits in the queue
 STOP_TTL_S = 86400
+RESULT_TTL_S = 86400
 FAILURE_TTL_S = 7 * 86400
 # RQ's own job timeout is a backstop behind the executor's wall-clock kill.
 JOB_TIMEOUT_MARGIN_S = 120
@@ -68,16 +70,26 @@ class RunQueue:
         with self.available():
             self.redis.ping()
 
-    def enqueue(self, run_id: str, spec: Mapping[str, Any], *, max_duration_s: float) -> None:
-        """Queue the run's job (one Redis transaction)."""
+    def enqueue(
+        self,
+        run_id: str,
+        spec: Mapping[str, Any],
+        *,
+        max_duration_s: float,
+        after: str | None = None,
+    ) -> None:
+        """Queue the run's job; with `after`, only once that run's job has ended (any way)."""
+        depends_on = None if after is None else Dependency(jobs=[after], allow_failure=True)
         with self.available():
             self.queue.enqueue_call(
                 func=JOB_FUNCTION,
                 args=(run_id, dict(spec), max_duration_s),
                 job_id=run_id,
                 timeout=int(max_duration_s) + JOB_TIMEOUT_MARGIN_S,
-                result_ttl=0,  # the run store holds the outcome; RQ keeps no result
+                # Kept a while after the run, so a job that depends on it sees it ended.
+                result_ttl=RESULT_TTL_S,
                 failure_ttl=FAILURE_TTL_S,
+                depends_on=depends_on,
                 description=f"QERS run {run_id}",
             )
 
@@ -94,11 +106,6 @@ class RunQueue:
             pipe.get(key)
             _, value = pipe.execute()
         return _text(value) if value is not None else holder
-
-    def drop_job(self, run_id: str) -> None:
-        """Take a cancelled run's job out of the queue (a worker would skip it anyway)."""
-        with self.available():
-            self.queue.remove(run_id)
 
     def request_stop(self, run_id: str) -> None:
         """Ask the worker executing the run to stop it."""

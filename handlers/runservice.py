@@ -161,13 +161,15 @@ class RunService:
             self._keys = store_for(self._settings, client)
         return self._keys
 
-    async def create(self, request: RunRequest, *, origin: str) -> dict[str, Any]:
+    async def create(
+        self, request: RunRequest, *, origin: str, after: str | None = None
+    ) -> dict[str, Any]:
         """Validate and record one run, then execute it (embedded) or enqueue it (queued).
 
         Everything is validated before the store sees the run: a rejected request
         leaves nothing behind; neither does one that Redis could not take. The returned
         document is the creation response: the only one that shows a generated webhook
-        secret.
+        secret. Queued mode: with `after` (a run id), the run waits until that run ended.
         """
         if request.replay_of is not None:
             request = self.artifacts.replayed(request)
@@ -181,7 +183,10 @@ class RunService:
             self._store.create(run, files)
             try:
                 self._queue.enqueue(
-                    run_id, prepared.portable_spec(), max_duration_s=prepared.max_duration_s
+                    run_id,
+                    prepared.portable_spec(),
+                    max_duration_s=prepared.max_duration_s,
+                    after=after,
                 )
             except ServiceUnavailable:
                 self._store.discard(run_id)
@@ -214,6 +219,13 @@ class RunService:
         self._notifier.run_ended(self._store, run)
         return run
 
+    def discard(self, run_id: str) -> None:
+        """Remove a run that was never started (its batch was withdrawn); nothing remains."""
+        run = self._store.get(run_id)
+        if run["status"] not in ("CREATED", "QUEUED"):
+            raise ConflictError(f"Run {run_id} is {run['status']}; only a queued run is discarded.")
+        self._store.discard(run_id)
+
     async def cancel(self, run_id: str) -> dict[str, Any]:
         """Cancel a run: a queued one at once, a running one within about 2 s; 409 if finished.
 
@@ -225,7 +237,8 @@ class RunService:
             raise ConflictError(f"Run {run_id} is already {run['status']}; nothing to cancel.")
         if self._queue is not None:
             if self._queue.claim(run_id, "cancelled") == "cancelled":
-                self._queue.drop_job(run_id)
+                # The job stays queued: a worker skips it at once, and jobs chained after
+                # it (batch lanes) are released as when any run ends.
                 current = self._store.get(run_id)
                 if current["status"] in FINISHED:  # e.g. failed by the reconciler meanwhile
                     return current

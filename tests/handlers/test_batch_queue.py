@@ -7,6 +7,7 @@ they execute.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,26 @@ def test_queued_batch_runs_one_job_per_child(url: str, tmp_path: Path) -> None:
         response = client.post("/api/sim/batch", json=BODY)
         assert response.status_code == 201, response.text
         assert _trajectories(client, response.json()) == queued_runs
+
+
+def test_queued_batch_keeps_to_max_concurrency(url: str, tmp_path: Path) -> None:
+    runs_dir = tmp_path / "lanes"
+    settings = Settings(runs_dir=runs_dir, redis_url=url)
+    body = {**BODY, "max_concurrency": 1}
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.post("/api/sim/batch", json=body)
+        assert response.status_code == 202, response.text
+        batch_id = response.json()["id"]
+        workers = [start_worker(worker_env(url, runs_dir), burst=True) for _ in range(2)]
+        try:
+            for worker in workers:
+                assert worker.wait(timeout=120) == 0
+        finally:
+            for worker in workers:
+                stop(worker)
+        done = client.get(f"/api/sim/batch/{batch_id}").json()
+        assert done["counts"]["succeeded"] == 4, done["children"]
+        runs = [client.get(f"/v1/runs/{c['run_id']}").json() for c in done["children"]]
+    spans = sorted((run["started_at"], run["finished_at"]) for run in runs)
+    for (_, finished), (started, _) in itertools.pairwise(spans):
+        assert finished <= started, "two children of a one-lane batch overlapped"
