@@ -11,6 +11,7 @@ run without a heartbeat first (the API, another worker) fails it `WORKER_LOST`.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing.forkserver
 import os
 import signal
@@ -271,5 +272,8 @@ def run_worker(
         name=_context.name,
         work_horse_killed_handler=_horse_killed,
     )
+    # Objects that exist now are never collected: a horse's garbage collections then
+    # leave the pages it shares with the worker alone (fewer copy-on-write faults per job).
+    gc.freeze()
     # The scheduler re-enqueues webhook deliveries when their retry interval is up.
     return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level))
