@@ -3,13 +3,15 @@
 Embedded: one uvicorn API (no Redis); two client threads POST /v1/runs, each request
 executes its run before answering. Queued: another API with REDIS_URL plus two `qers
 worker` processes; the runs are POSTed (202) and the clock stops when RQ has finished the
-last job. Four rounds of 50 runs alternate between the modes; medians are compared. Both modes execute every run in an isolated child; the difference is the
-queue: Redis round trips, the work horse fork, run-folder writes by the worker.
+last job. Four rounds of 50 runs alternate between the modes; medians are compared.
+Both modes execute every run in an isolated child; the difference is the queue: Redis
+round trips, the work horse fork, run-folder writes by the worker.
 
 Reported: per-run overhead of the queued path = (T_queued - T_embedded) x lanes / runs
-(target <= 30 ms), the throughput ratio, and Redis commands processed per run (all
-clients, from INFO stats, net of the idle background rate measured just before; a
-pipeline counts each of its commands, though it is one round trip).
+per round (target <= 30 ms), the throughput ratio, Redis commands processed per run (all
+clients, from INFO stats, net of the idle background rate and of the bench's own polls; a
+pipeline counts each of its commands, though it is one round trip), and the same
+overhead with `qers worker --no-fork` for comparison.
 """
 
 from __future__ import annotations
