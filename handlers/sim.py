@@ -82,6 +82,8 @@ class SimHandler:
 
     def _job(self, run: dict[str, Any]) -> Job:
         job = {field: run[field] for field in _JOB_FIELDS}
+        # Only the queued backend enqueues: a run with `queued_at` went through RQ.
+        backend = "rq" if run["queued_at"] is not None else "embedded"
         return Job.model_validate(
-            {**job, "job_id": run["id"], "run_id": run["id"], "backend": self._service.backend}
+            {**job, "job_id": run["id"], "run_id": run["id"], "backend": backend}
         )
