@@ -150,3 +150,13 @@ def test_queued_runs_deliver_through_rq_with_retries(receiver: Receiver, tmp_pat
     assert [d["attempt"] for d in deliveries] == [1, 2]
     event = verify(run["webhook"]["secret"], receiver.received[-1])
     assert event["event"] == "run.completed"
+
+
+def test_a_failed_run_posts_run_failed(client: TestClient, receiver: Receiver) -> None:
+    body = _with_hook(receiver, max_duration_s=0.3)
+    body["options"]["steps"] = 1_000_000
+    run = client.post("/v1/runs", json=body).json()
+    assert (run["status"], run["failure_code"]) == ("FAILED", "TIMEOUT")
+    _deliveries(client, run["id"], 1)
+    event = verify(run["webhook"]["secret"], receiver.received[0])
+    assert (event["event"], event["payload"]["failure_code"]) == ("run.failed", "TIMEOUT")
