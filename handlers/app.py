@@ -16,7 +16,7 @@ from handlers.batch import BatchHandler
 from handlers.batchservice import BatchService
 from handlers.benchmarks import BenchmarksHandler
 from handlers.errors import ServiceUnavailable
-from handlers.executor import Executor
+from handlers.executor import Executor, ExecutorConfig
 from handlers.health import HealthService
 from handlers.logging import configure_logging
 from handlers.middleware import install_middleware
@@ -39,7 +39,11 @@ _log = structlog.get_logger("qers.app")
 def create_run_service(settings: Settings) -> RunService:
     """The RunService for `settings`: queued on Redis when REDIS_URL is set, else embedded."""
     queue = RunQueue(connect(settings.redis_url), settings) if settings.redis_url else None
-    return RunService(settings=settings, executor=Executor(), queue=queue)
+    # Embedded runs answer when they end: warm spares take a child's start-up off that wait.
+    # In the queued mode the workers run them; this process needs none.
+    spares = 0 if queue is not None else settings.warm_spares
+    executor = Executor(ExecutorConfig(spares=spares))
+    return RunService(settings=settings, executor=executor, queue=queue)
 
 
 def create_handlers(settings: Settings, runs: RunService | None = None) -> HandlerRegistry:
@@ -81,9 +85,10 @@ def create_app(
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Start the fork server (it imports the engine) before the first run needs it.
-    await asyncio.to_thread(forkserver.ensure_running)
+    # Start the fork server (it imports the engine) and the warm spares before the first
+    # run needs them.
     runs: RunService | None = app.state.run_service
+    await asyncio.to_thread(runs.warm_up if runs is not None else forkserver.ensure_running)
     reconciler = None
     if runs is not None and runs.queued:
         interval_s = app.state.settings.reconcile_interval_s

@@ -7,6 +7,7 @@ power cut. Temporary names start with `TMP_PREFIX`, which start-up cleanup looks
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -73,3 +74,25 @@ def write_atomic(path: Path, data: bytes) -> FileSignature:
         raise
     fsync_dir(path.parent)
     return signature
+
+
+def write_atomic_many(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Replace several files of `folder` atomically and durably, with one folder fsync.
+
+    Each file is written and fsynced under a temporary name, then renamed into place;
+    a crash leaves every file either old or new (never partial), and `.tmp-` leftovers.
+    """
+    written: list[tuple[Path, Path]] = []
+    try:
+        for name, data in files.items():
+            path = folder / name
+            tmp = path.with_name(temp_name(name))
+            written.append((tmp, path))
+            write_file_durably(tmp, data)
+        for tmp, path in written:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(folder)

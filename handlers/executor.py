@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from generated.models.RunStatus_schema import RunStatus
 from handlers import failures, forkserver
 from handlers.childreport import ChildReport, FrameReader, ProgressCallback
 from handlers.simchild import STOP_SIGNAL, ChildJob, child_main, cpu_limit_for
+from handlers.spares import SparePool
 
 DEFAULT_TARGET = "simengine.api:run_spec"
 GIB = 1024**3
@@ -47,6 +48,9 @@ class ExecutorConfig:
     # How long a cancelled child may take to stop and report its partial result.
     cancel_grace_s: float = 1.0
     max_frame_bytes: int = 256 * 1024 * 1024
+    # Warm spare children kept ready (handlers.spares); 0: every run forks when it starts.
+    spares: int = 0
+    spare_warm_up: str = "simengine.preload:warm_spare"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +78,14 @@ class Executor:
     def __init__(self, config: ExecutorConfig | None = None) -> None:
         self.config = config or ExecutorConfig()
         forkserver.configure(preload=forkserver.preload_for(self.config.target))
+        spares = self.config.spares if self.config.target == DEFAULT_TARGET else 0
+        self.spares = SparePool(size=spares, warm_up=self.config.spare_warm_up)
 
     def warm_up(self) -> None:
-        """Start the fork server now (it imports the engine) rather than on the first run."""
+        """Start the fork server now (it imports the engine) rather than on the first run,
+        and the warm spares."""
         forkserver.ensure_running()
+        self.spares.refill()
 
     def execute(
         self,
@@ -99,14 +107,10 @@ class Executor:
             memory_limit_bytes=self.config.memory_limit_bytes,
             progress_interval_s=self.config.progress_interval_s,
         )
-        reader, writer = forkserver.pipe()
-        try:
-            process = forkserver.start_child(target=child_main, args=(job, writer))
-        except (OSError, EOFError) as exc:
-            reader.close()
-            return _not_started(exc, time.monotonic() - started)
-        finally:
-            writer.close()  # the child has its own copy; EOF on `reader` means it is gone
+        started_child = self._hand_to_spare(job) or self._start(job)
+        if isinstance(started_child, BaseException):
+            return _not_started(started_child, time.monotonic() - started)
+        process, reader = started_child
         frames = FrameReader(
             reader=reader,
             report=ChildReport(),
@@ -138,7 +142,33 @@ class Executor:
                 exit_code = _reap(process, grace_s=grace_s)
             reader.close()
         elapsed = time.monotonic() - started
+        self.spares.refill()  # after the run, so the next spare's warm-up does not slow it
         return self._result(frames.report, ending, exit_code, elapsed, max_duration_s, cpu_limit_s)
+
+    def _hand_to_spare(self, job: ChildJob) -> tuple[BaseProcess, Connection] | None:
+        """Give `job` to a warm spare, if one is ready."""
+        spare = self.spares.take()
+        if spare is None:
+            return None
+        try:
+            spare.jobs.send(job)
+        except OSError:
+            spare.retire()
+            return None
+        spare.jobs.close()
+        return spare.process, spare.reader
+
+    def _start(self, job: ChildJob) -> tuple[BaseProcess, Connection] | OSError | EOFError:
+        """Fork a child for `job` now; the error if the fork server cannot."""
+        reader, writer = forkserver.pipe()
+        try:
+            process = forkserver.start_child(target=child_main, args=(job, writer))
+        except (OSError, EOFError) as exc:
+            reader.close()
+            return exc
+        finally:
+            writer.close()  # the child has its own copy; EOF on `reader` means it is gone
+        return process, reader
 
     async def execute_async(
         self,

@@ -30,7 +30,7 @@ from rq.serializers import JSONSerializer
 from generated.models import FailureCode, RunStatus
 from handlers import runrecord
 from handlers.errors import NotFoundError, ServiceUnavailable
-from handlers.executor import Executor
+from handlers.executor import Executor, ExecutorConfig
 from handlers.notify import Notifier
 from handlers.runfolders import RunFolders, encode_run
 from handlers.runqueue import RunQueue, connect
@@ -59,6 +59,9 @@ class FolderWriter:
 
     def put_file(self, run_id: str, name: str, data: bytes) -> None:
         self.folders.put_file(run_id, name, data)
+
+    def put_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
+        self.folders.put_files(run_id, files)
 
     def read_file(self, run_id: str, name: str) -> bytes:
         return self.folders.read_file(run_id, name)
@@ -260,7 +263,9 @@ def run_worker(
     if not settings.redis_url:
         raise ValueError("qers worker needs REDIS_URL")
     client = connect(settings.redis_url)
-    executor = Executor()
+    # Forking workers run each job in a new horse: spares made here would be the horses'
+    # parent's, unusable. Without forking, the worker keeps one warm spare like the API.
+    executor = Executor(ExecutorConfig(spares=0 if fork else settings.warm_spares))
     executor.warm_up()  # the fork server every horse will use
     _context = WorkerContext(settings, executor, name or _worker_name())
     queue = Queue(settings.queue_name, connection=client, serializer=JSONSerializer)

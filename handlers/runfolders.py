@@ -25,6 +25,7 @@ from handlers.atomic import (
     fsync_dir,
     temp_name,
     write_atomic,
+    write_atomic_many,
     write_file_durably,
 )
 from handlers.errors import InternalError, NotFoundError
@@ -141,6 +142,17 @@ class RunFolders:
     def put_file(self, run_id: str, name: str, data: bytes) -> None:
         """Atomically write the artifact `name` of an existing run."""
         self._replace(run_id, _artifact_name(name), data)
+
+    def put_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
+        """Atomically write several artifacts of an existing run (one folder fsync)."""
+        folder = self.folder(run_id)
+        if not (folder / RUN_FILE).is_file():
+            raise NotFoundError.resource("run", run_id)
+        named = {_artifact_name(name): data for name, data in files.items()}
+        try:
+            write_atomic_many(folder, named)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFoundError.resource("run", run_id) from None
 
     def read_run(self, run_id: str) -> tuple[RunDocument, FileSignature]:
         """run.json of `run_id` with the signature of the very file read."""

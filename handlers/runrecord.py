@@ -28,6 +28,8 @@ class RunWriter(Protocol):
 
     def read_file(self, run_id: str, name: str) -> bytes: ...
 
+    def put_files(self, run_id: str, files: Mapping[str, bytes]) -> None: ...
+
     def put_file(self, run_id: str, name: str, data: bytes) -> None: ...
 
 
@@ -123,8 +125,7 @@ def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -
         "warnings": _warnings(finished),
     }
     files["report.json"] = _json(report)
-    for name, data in files.items():
-        writer.put_file(run_id, name, data)
+    writer.put_files(run_id, files)
     writer.update(run_id, finished)
     return finished
 

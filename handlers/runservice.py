@@ -112,6 +112,10 @@ class RunService:
                 raise ServiceUnavailable(f"Run storage is unavailable: {reason}.") from exc
         return self._opened
 
+    def warm_up(self) -> None:
+        """Start the simulation fork server and the warm spares now."""
+        self._executor.warm_up()
+
     def scenarios(self) -> list[dict[str, Any]]:
         """Every scenario, as the Scenario contract shapes it."""
         return engine_api.list_scenarios()

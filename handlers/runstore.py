@@ -114,6 +114,10 @@ class RunStore:
         """Write an artifact (e.g. metrics.json, replay.npz) of an existing run."""
         self.folders.put_file(run_id, name, data)
 
+    def put_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
+        """Write several artifacts of an existing run at once (see RunFolders.put_files)."""
+        self.folders.put_files(run_id, files)
+
     def get(self, run_id: str) -> RunDocument:
         """The Run document, read from its folder (never from the index)."""
         run, _ = self.folders.read_run(run_id)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     max_duration_ceiling_s: float = Field(default=3600.0, gt=0)
     engine_probe_timeout_s: float = Field(default=10.0, gt=0, le=300)
     engine_probe_ttl_s: float = Field(default=30.0, ge=0, le=3600)
+    warm_spares: int = Field(
+        default=1, ge=0, le=8, description="Simulation children kept forked and warmed up."
+    )
     version: str = Field(default_factory=package_version, min_length=1, max_length=64)
 
     # Distributed mode (REDIS_URL set): RQ queue, worker liveness, Redis outages.

@@ -25,6 +25,7 @@ KIND_PROGRESS = "progress"
 KIND_RESULT = "result"
 KIND_ERROR = "error"
 REPLAY_KEY = "replay_npz"
+READY = b"ready"  # a spare's first frame: warmed up, waiting for its job
 # Sent by the parent to ask for a cooperative stop: the target's `should_stop()` turns
 # True, the engine ends at the next step and reports what it has (a partial result).
 STOP_SIGNAL = signal.SIGUSR1
@@ -201,3 +202,22 @@ def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
+
+
+def spare_main(warm_up: str, jobs: Connection, conn: Connection) -> None:
+    """A child forked ahead of demand: warms up, says `ready`, then runs the job it gets.
+
+    The warm-up (`warm_up`, "module:function") pays a fresh child's first-touch costs
+    (copy-on-write faults of the engine's memory, first loads) before any job waits for
+    it. Nothing a run computes depends on it: the run builds its world from its spec.
+    EOF on `jobs` (the parent went away or retired the spare) ends it quietly.
+    """
+    resolve_target(warm_up)()
+    conn.send_bytes(READY)
+    try:
+        job = jobs.recv()
+    except (EOFError, OSError):
+        return
+    finally:
+        jobs.close()
+    child_main(job, conn)

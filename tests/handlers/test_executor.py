@@ -424,3 +424,45 @@ def test_exit_classification(exit_code: int, code: FailureCode) -> None:
 def test_scrub_paths_keeps_only_the_last_component() -> None:
     text = "cannot open '/srv/qers/assets/a/robot.urdf' (see /tmp/x/) or ./rel/path"
     assert scrub_paths(text) == "cannot open 'robot.urdf' (see <path>) or ./rel/path"
+
+
+def _ready_spares(runner: Executor, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while len(runner.spares._ready) < count:
+        assert time.monotonic() < deadline, "no warm spare got ready"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("scenario", ["urdf_rollout", "arm_reach"])
+def test_a_warm_spare_runs_the_same_trajectory(scenario: str) -> None:
+    spec = {"scenario": scenario, "steps": 60, "profile": "pseudo_reality_A", "seed": 3}
+    plain = Executor().execute(spec, max_duration_s=60)
+    runner = Executor(ExecutorConfig(spares=1))
+    runner.warm_up()
+    try:
+        _ready_spares(runner, 1)
+        warm = runner.execute(spec, max_duration_s=60)
+        assert runner.spares.taken == 1
+        _ready_spares(runner, 1)  # a replacement was started
+    finally:
+        runner.spares.close()
+    assert plain.status == warm.status == RunStatus.SUCCEEDED
+    assert plain.output is not None
+    assert warm.output is not None
+    assert warm.output["trajectory_sha256"] == plain.output["trajectory_sha256"]
+    assert warm.replay_npz == plain.replay_npz
+
+
+def test_a_dead_spare_is_skipped() -> None:
+    runner = Executor(ExecutorConfig(spares=1))
+    runner.warm_up()
+    try:
+        _ready_spares(runner, 1)
+        spare = runner.spares._ready[0]
+        spare.process.kill()
+        spare.process.join(5)
+        result = runner.execute({"scenario": "drop_test", "steps": 20}, max_duration_s=60)
+        assert result.status == RunStatus.SUCCEEDED
+        assert runner.spares.taken == 0
+    finally:
+        runner.spares.close()

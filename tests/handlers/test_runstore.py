@@ -124,6 +124,20 @@ def test_put_file_replaces_an_artifact(store: RunStore) -> None:
     assert not [n for n in os.listdir(store.runs_dir / run["id"]) if n.startswith(TMP_PREFIX)]
 
 
+def test_put_files_writes_several_artifacts_at_once(store: RunStore) -> None:
+    run = make_run()
+    store.create(run, {"report.json": b"v1"})
+    store.put_files(run["id"], {"report.json": b"v2", "metrics.json": b"{}", "replay.npz": b"z"})
+    assert store.read_file(run["id"], "report.json") == b"v2"
+    assert store.read_file(run["id"], "replay.npz") == b"z"
+    with pytest.raises(ValueError, match="artifact file name"):
+        store.put_files(run["id"], {"metrics.json": b"x", "run.json": b"{}"})
+    assert store.read_file(run["id"], "metrics.json") == b"{}"  # nothing of a refused call
+    with pytest.raises(NotFoundError):
+        store.put_files("run_missing", {"report.json": b"{}"})
+    assert not [n for n in os.listdir(store.runs_dir / run["id"]) if n.startswith(TMP_PREFIX)]
+
+
 def test_missing_run_or_artifact_is_not_found(store: RunStore) -> None:
     run = make_run()
     store.create(run)
