@@ -213,8 +213,8 @@ def spare_main(warm_up: str, jobs: Connection, conn: Connection) -> None:
     EOF on `jobs` (the parent went away or retired the spare) ends it quietly.
     """
     resolve_target(warm_up)()
-    conn.send_bytes(READY)
     try:
+        conn.send_bytes(READY)
         job = jobs.recv()
     except (EOFError, OSError):
         return
