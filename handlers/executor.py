@@ -142,8 +142,13 @@ class Executor:
                 exit_code = _reap(process, grace_s=grace_s)
             reader.close()
         elapsed = time.monotonic() - started
-        self.spares.refill()  # after the run, so the next spare's warm-up does not slow it
         return self._result(frames.report, ending, exit_code, elapsed, max_duration_s, cpu_limit_s)
+
+    def replenish(self) -> None:
+        """Start warm spares up to the pool's size. Called by the caller once it has
+        finished with a run (stored it, answered), so a spare's warm-up competes with
+        neither the run nor its bookkeeping."""
+        self.spares.refill()
 
     def _hand_to_spare(self, job: ChildJob) -> tuple[BaseProcess, Connection] | None:
         """Give `job` to a warm spare, if one is ready."""

@@ -115,6 +115,7 @@ def execute_run(run_id: str, spec: dict[str, Any], max_duration_s: float) -> str
     final = runrecord.finish(writer, progress.run, result)
     queue.forget(run_id)
     Notifier(context.settings, queue).run_ended(writer, final)
+    context.executor.replenish()  # with --no-fork, the worker's next spare warms up now
     _log.info("run finished", run_id=run_id, status=final["status"])
     return str(final["status"])
 

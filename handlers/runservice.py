@@ -210,6 +210,7 @@ class RunService:
         finally:
             self._cancels.pop(run_id, None)
         finished = self._ended(runrecord.finish(self._store, progress.run, result))
+        self._executor.replenish()  # the run is stored: now a spare may warm up
         return _with_secret(finished, prepared.webhook)
 
     @property

@@ -59,8 +59,8 @@ class SparePool:
         self.taken = 0  # spares handed out (for tests and benches)
 
     def take(self) -> Spare | None:
-        """A ready spare, or None. The caller `refill`s once its run is over, so the
-        replacement's warm-up does not compete with that run for the CPU."""
+        """A ready spare, or None. The caller `refill`s once it is done with its run
+        (stored, answered), so the replacement's warm-up competes with none of it."""
         if self.size == 0 or os.getpid() != self._owner:
             return None
         spare = None

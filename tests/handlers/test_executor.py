@@ -443,7 +443,8 @@ def test_a_warm_spare_runs_the_same_trajectory(scenario: str) -> None:
         _ready_spares(runner, 1)
         warm = runner.execute(spec, max_duration_s=60)
         assert runner.spares.taken == 1
-        _ready_spares(runner, 1)  # a replacement was started
+        runner.replenish()
+        _ready_spares(runner, 1)  # a replacement
     finally:
         runner.spares.close()
     assert plain.status == warm.status == RunStatus.SUCCEEDED
