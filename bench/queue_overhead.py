@@ -67,7 +67,14 @@ def _in_lanes(port: int, runs: int, expect: int) -> None:
 def embedded_api() -> Iterator[int]:
     """The API without Redis: each POST executes its run before answering."""
     with tempfile.TemporaryDirectory(prefix="qers-bench-embedded-") as runs_dir:
-        env = {"RUNS_DIR": runs_dir, "QERS_LOG_LEVEL": "WARNING", "REDIS_URL": ""}
+        # No warm spares: they trade CPU for latency, and this compares throughput; the
+        # queued side (forking workers) has none either.
+        env = {
+            "RUNS_DIR": runs_dir,
+            "QERS_LOG_LEVEL": "WARNING",
+            "REDIS_URL": "",
+            "QERS_WARM_SPARES": "0",
+        }
         with uvicorn_server("handlers.app:create_app", factory=True, env=env) as port:
             _in_lanes(port, LANES * 2, 201)  # warm-up
             yield port
