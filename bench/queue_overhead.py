@@ -85,7 +85,12 @@ def queued_api(client: redis.Redis, *worker_args: str) -> Iterator[int]:
     """The API with REDIS_URL and LANES `qers worker` processes."""
     client.flushdb()
     with tempfile.TemporaryDirectory(prefix="qers-bench-queued-") as runs_dir:
-        env = {"RUNS_DIR": runs_dir, "QERS_LOG_LEVEL": "WARNING", "REDIS_URL": REDIS_URL}
+        env = {
+            "RUNS_DIR": runs_dir,
+            "QERS_LOG_LEVEL": "WARNING",
+            "REDIS_URL": REDIS_URL,
+            "QERS_WARM_SPARES": "0",
+        }
         workers = [
             subprocess.Popen(
                 [str(QERS), "worker", *worker_args],
