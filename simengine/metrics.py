@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from simengine.types import JSONDict
+from simengine.types import FloatArray, JSONDict
 
 MAX_HISTORY_POINTS = 10_000
 
@@ -121,7 +121,13 @@ def metric_history(
         "step": idx,
         "t": [(i + 1) * dt for i in idx],
         "series": {
-            key: [finite(float(v)) for v in np.asarray(values, dtype=np.float64)[idx]]
+            key: finite_list(np.asarray(values, dtype=np.float64)[idx])
             for key, values in sorted(series.items())
         },
     }
+
+
+def finite_list(values: FloatArray) -> list[float]:
+    """`finite` over an array, vectorised: NaN/inf become 0.0, the rest clipped to ±1e15."""
+    clean = np.where(np.isfinite(values), np.clip(values, -1e15, 1e15), 0.0)
+    return [float(v) for v in clean.tolist()]

@@ -11,6 +11,7 @@ the framing `zipfile` reads), so `numpy.load` opens it as is.
 from __future__ import annotations
 
 import lzma
+import os
 import struct
 import zlib
 from collections.abc import Iterable
@@ -44,6 +45,26 @@ def lzma_member(data: bytes) -> bytes:
     return struct.pack("<BBH", 9, 4, len(props)) + props + stream
 
 
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """This process's compression threads (a forked child makes its own: threads do not
+    survive a fork)."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(COMPRESS_THREADS, "qers-npz"))
+    return _POOL[1]
+
+
+def shutdown_pool() -> None:
+    """Stop the compression threads (the fork server, before it forks children)."""
+    global _POOL
+    if _POOL is not None:
+        _POOL[1].shutdown(wait=True)
+        _POOL = None
+
+
 def write_zip(members: Iterable[tuple[str, bytes]]) -> bytes:
     """A zip archive of (name, uncompressed bytes) members, each LZMA-compressed.
 
@@ -55,8 +76,7 @@ def write_zip(members: Iterable[tuple[str, bytes]]) -> bytes:
     count = 0
     listed = list(members)
     # liblzma releases the GIL: members compress side by side (the bytes are the same).
-    with ThreadPoolExecutor(max_workers=COMPRESS_THREADS) as pool:
-        compressed = list(pool.map(lzma_member, [data for _, data in listed]))
+    compressed = list(_pool().map(lzma_member, [data for _, data in listed]))
     for (name, data), packed in zip(listed, compressed, strict=True):
         encoded_name = name.encode("utf-8")
         crc = zlib.crc32(data)

@@ -14,7 +14,7 @@ import contextlib
 import ctypes
 import ctypes.util
 
-from simengine import api, engine
+from simengine import api, engine, npzfile
 from simengine.scenarios import SUITE
 from simengine.versions import engine_info
 
@@ -27,6 +27,7 @@ def warm_up() -> None:
     """Run every scenario for a couple of steps, then connect the spare client."""
     for name in sorted(SUITE):
         api.run_spec({"scenario": name, "steps": WARM_UP_STEPS})
+    npzfile.shutdown_pool()  # the server forks children: it keeps no threads
     _release_free_memory()
     engine.prepare_client()
 
