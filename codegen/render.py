@@ -48,7 +48,7 @@ def render_code(contracts: Contracts, *, header: str) -> dict[str, str]:
             header=header.format(sources=group.sources),
             tag=group.tag,
             protocol=group.protocol,
-            dep=f"{group.protocol}Dep",
+            getter=f"{group.attribute}_handler",
             models=models,
             fastapi_imports=_fastapi_imports(group),
             negotiates=any(r.negotiated for r in group.routes),
@@ -111,7 +111,7 @@ def _sources(contracts: Contracts, routes: tuple[RouteView, ...]) -> str:
 
 
 def _fastapi_imports(group: TagGroup) -> list[str]:
-    names = {"Response"}
+    names = {"Request", "Response"}
     for route in group.routes:
         for param in route.op.parameters:
             names.add({"path": "Path", "query": "Query", "header": "Header"}[param.location])

@@ -24,6 +24,8 @@ _LOCATION_CLASS = {"path": "Path", "query": "Query", "header": "Header"}
 # The route reads `Accept` (not published: OpenAPI ignores an `Accept` parameter, the media
 # types under the response say it) and hands the handler the preferred `media_type`.
 NEGOTIATION_ARGUMENTS = ("accept", "media_type")
+# Every route function takes these besides the contract's parameters.
+ROUTE_ARGUMENTS = ("request", "response")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,12 @@ def route_view(contracts: Contracts, op: Operation) -> RouteView:
     if any(r.binary for r in success):
         # For a binary media type the handler returns the bytes in a `Response` of its own.
         return_annotation = f"{return_annotation} | Response"
+    reserved = sorted({a.name for a in arguments} & set(ROUTE_ARGUMENTS))
+    if reserved:
+        raise ContractError(
+            f"openapi.yaml {op.operation_id}: parameter {reserved[0]!r} clashes with an"
+            " argument every route function takes"
+        )
     if negotiated:
         taken = sorted({a.name for a in arguments} & set(NEGOTIATION_ARGUMENTS))
         if taken:

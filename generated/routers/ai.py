@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from generated.deps import AiHandlerDep
+from generated.deps import ai_handler
 from generated.models import Plan, PlanRequest, Problem
 
 router = APIRouter(tags=["ai"])
@@ -45,8 +45,8 @@ router = APIRouter(tags=["ai"])
     },
 )
 async def create_plan(
-    handler: AiHandlerDep,
+    request: Request,
     response: Response,
     body: PlanRequest,
 ) -> Plan:
-    return await handler.create_plan(body=body, response=response)
+    return await ai_handler(request).create_plan(body=body, response=response)

@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from generated.deps import AssetsHandlerDep
+from generated.deps import assets_handler
 from generated.models import Asset, AssetFormat, AssetImportRequest, AssetList, Problem
 
 router = APIRouter(tags=["assets"])
@@ -67,7 +67,7 @@ router = APIRouter(tags=["assets"])
     },
 )
 async def import_asset(
-    handler: AssetsHandlerDep,
+    request: Request,
     response: Response,
     body: AssetImportRequest,
     idempotency_key: Annotated[
@@ -81,7 +81,9 @@ async def import_asset(
         ),
     ] = None,
 ) -> Asset:
-    return await handler.import_asset(body=body, idempotency_key=idempotency_key, response=response)
+    return await assets_handler(request).import_asset(
+        body=body, idempotency_key=idempotency_key, response=response
+    )
 
 
 @router.get(
@@ -104,7 +106,7 @@ async def import_asset(
     },
 )
 async def list_assets(
-    handler: AssetsHandlerDep,
+    request: Request,
     response: Response,
     limit: Annotated[int, Query(description="Page size (1 to 1000).", ge=1, le=1000)] = 50,
     project_id: Annotated[
@@ -127,6 +129,6 @@ async def list_assets(
         ),
     ] = None,
 ) -> AssetList:
-    return await handler.list_assets(
+    return await assets_handler(request).list_assets(
         limit=limit, project_id=project_id, format=format, cursor=cursor, response=response
     )

@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 
-from generated.deps import BatchHandlerDep
+from generated.deps import batch_handler
 from generated.models import (
     BatchEvaluation,
     BatchReport,
@@ -112,7 +112,7 @@ router = APIRouter(tags=["batch"])
     },
 )
 async def create_batch(
-    handler: BatchHandlerDep,
+    request: Request,
     response: Response,
     body: BatchRequest,
     idempotency_key: Annotated[
@@ -126,7 +126,9 @@ async def create_batch(
         ),
     ] = None,
 ) -> BatchReport:
-    return await handler.create_batch(body=body, idempotency_key=idempotency_key, response=response)
+    return await batch_handler(request).create_batch(
+        body=body, idempotency_key=idempotency_key, response=response
+    )
 
 
 @router.get(
@@ -150,14 +152,14 @@ async def create_batch(
     },
 )
 async def get_batch(
-    handler: BatchHandlerDep,
+    request: Request,
     response: Response,
     batch_id: Annotated[
         str,
         Path(description="Batch id.", min_length=5, max_length=64, pattern="^bat_[a-z0-9_]{1,60}$"),
     ],
 ) -> BatchReport:
-    return await handler.get_batch(batch_id=batch_id, response=response)
+    return await batch_handler(request).get_batch(batch_id=batch_id, response=response)
 
 
 @router.get(
@@ -185,14 +187,14 @@ async def get_batch(
     },
 )
 async def evaluate_batch(
-    handler: BatchHandlerDep,
+    request: Request,
     response: Response,
     batch_id: Annotated[
         str,
         Path(description="Batch id.", min_length=5, max_length=64, pattern="^bat_[a-z0-9_]{1,60}$"),
     ],
 ) -> BatchEvaluation:
-    return await handler.evaluate_batch(batch_id=batch_id, response=response)
+    return await batch_handler(request).evaluate_batch(batch_id=batch_id, response=response)
 
 
 @router.post(
@@ -232,8 +234,8 @@ async def evaluate_batch(
     },
 )
 async def compare_runs(
-    handler: BatchHandlerDep,
+    request: Request,
     response: Response,
     body: CompareRequest,
 ) -> CompareResult:
-    return await handler.compare_runs(body=body, response=response)
+    return await batch_handler(request).compare_runs(body=body, response=response)

@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from generated.deps import BenchmarksHandlerDep
+from generated.deps import benchmarks_handler
 from generated.models import BenchmarkReport, Problem
 
 router = APIRouter(tags=["benchmarks"])
@@ -30,7 +30,7 @@ router = APIRouter(tags=["benchmarks"])
     },
 )
 async def get_latest_benchmark(
-    handler: BenchmarksHandlerDep,
+    request: Request,
     response: Response,
 ) -> BenchmarkReport:
-    return await handler.get_latest_benchmark(response=response)
+    return await benchmarks_handler(request).get_latest_benchmark(response=response)

@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from generated.deps import DashboardHandlerDep
+from generated.deps import dashboard_handler
 from generated.models import Problem, RunList, RunOrigin, RunStatus
 
 router = APIRouter(tags=["dashboard"])
@@ -33,7 +33,7 @@ router = APIRouter(tags=["dashboard"])
     },
 )
 async def list_api_runs(
-    handler: DashboardHandlerDep,
+    request: Request,
     response: Response,
     limit: Annotated[int, Query(description="Page size (1 to 1000).", ge=1, le=1000)] = 50,
     status: Annotated[RunStatus | None, Query(description="Only runs in this state.")] = None,
@@ -86,7 +86,7 @@ async def list_api_runs(
         ),
     ] = None,
 ) -> RunList:
-    return await handler.list_api_runs(
+    return await dashboard_handler(request).list_api_runs(
         limit=limit,
         status=status,
         scenario=scenario,

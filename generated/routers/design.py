@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from generated.deps import DesignHandlerDep
+from generated.deps import design_handler
 from generated.models import LinkageRequest, LinkageResult, Problem, SegmentRequest, SegmentResult
 
 router = APIRouter(tags=["design"])
@@ -46,11 +46,11 @@ router = APIRouter(tags=["design"])
     },
 )
 async def segment_asset(
-    handler: DesignHandlerDep,
+    request: Request,
     response: Response,
     body: SegmentRequest,
 ) -> SegmentResult:
-    return await handler.segment_asset(body=body, response=response)
+    return await design_handler(request).segment_asset(body=body, response=response)
 
 
 @router.post(
@@ -86,8 +86,8 @@ async def segment_asset(
     },
 )
 async def build_linkage(
-    handler: DesignHandlerDep,
+    request: Request,
     response: Response,
     body: LinkageRequest,
 ) -> LinkageResult:
-    return await handler.build_linkage(body=body, response=response)
+    return await design_handler(request).build_linkage(body=body, response=response)

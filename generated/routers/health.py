@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from generated.deps import HealthHandlerDep
+from generated.deps import health_handler
 from generated.models import Health, Problem
 
 router = APIRouter(tags=["health"])
@@ -29,10 +29,10 @@ router = APIRouter(tags=["health"])
     },
 )
 async def get_health(
-    handler: HealthHandlerDep,
+    request: Request,
     response: Response,
 ) -> Health:
-    return await handler.get_health(response=response)
+    return await health_handler(request).get_health(response=response)
 
 
 @router.get(
@@ -51,7 +51,7 @@ async def get_health(
     },
 )
 async def get_api_health(
-    handler: HealthHandlerDep,
+    request: Request,
     response: Response,
 ) -> Health:
-    return await handler.get_api_health(response=response)
+    return await health_handler(request).get_api_health(response=response)

@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from generated.deps import ProfilesHandlerDep
+from generated.deps import profiles_handler
 from generated.models import Problem, RealityProfileList
 
 router = APIRouter(tags=["profiles"])
@@ -29,7 +29,7 @@ router = APIRouter(tags=["profiles"])
     },
 )
 async def list_reality_profiles(
-    handler: ProfilesHandlerDep,
+    request: Request,
     response: Response,
 ) -> RealityProfileList:
-    return await handler.list_reality_profiles(response=response)
+    return await profiles_handler(request).list_reality_profiles(response=response)

@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from generated.deps import ProjectsHandlerDep
+from generated.deps import projects_handler
 from generated.models import Problem, Project, ProjectCreate, ProjectList
 
 router = APIRouter(tags=["projects"])
@@ -33,7 +33,7 @@ router = APIRouter(tags=["projects"])
     },
 )
 async def list_projects(
-    handler: ProjectsHandlerDep,
+    request: Request,
     response: Response,
     limit: Annotated[int, Query(description="Page size (1 to 1000).", ge=1, le=1000)] = 50,
     cursor: Annotated[
@@ -46,7 +46,9 @@ async def list_projects(
         ),
     ] = None,
 ) -> ProjectList:
-    return await handler.list_projects(limit=limit, cursor=cursor, response=response)
+    return await projects_handler(request).list_projects(
+        limit=limit, cursor=cursor, response=response
+    )
 
 
 @router.post(
@@ -94,7 +96,7 @@ async def list_projects(
     },
 )
 async def create_project(
-    handler: ProjectsHandlerDep,
+    request: Request,
     response: Response,
     body: ProjectCreate,
     idempotency_key: Annotated[
@@ -108,6 +110,6 @@ async def create_project(
         ),
     ] = None,
 ) -> Project:
-    return await handler.create_project(
+    return await projects_handler(request).create_project(
         body=body, idempotency_key=idempotency_key, response=response
     )

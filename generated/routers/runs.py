@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from generated.deps import RunsHandlerDep
+from generated.deps import runs_handler
 from generated.models import (
     Problem,
     ReplayBundle,
@@ -43,7 +43,7 @@ router = APIRouter(tags=["runs"])
     },
 )
 async def list_runs(
-    handler: RunsHandlerDep,
+    request: Request,
     response: Response,
     limit: Annotated[int, Query(description="Page size (1 to 1000).", ge=1, le=1000)] = 50,
     status: Annotated[RunStatus | None, Query(description="Only runs in this state.")] = None,
@@ -93,7 +93,7 @@ async def list_runs(
         ),
     ] = None,
 ) -> RunList:
-    return await handler.list_runs(
+    return await runs_handler(request).list_runs(
         limit=limit,
         status=status,
         scenario=scenario,
@@ -217,7 +217,7 @@ async def list_runs(
     },
 )
 async def create_run(
-    handler: RunsHandlerDep,
+    request: Request,
     response: Response,
     body: RunCreate,
     idempotency_key: Annotated[
@@ -231,7 +231,9 @@ async def create_run(
         ),
     ] = None,
 ) -> Run:
-    return await handler.create_run(body=body, idempotency_key=idempotency_key, response=response)
+    return await runs_handler(request).create_run(
+        body=body, idempotency_key=idempotency_key, response=response
+    )
 
 
 @router.get(
@@ -255,14 +257,14 @@ async def create_run(
     },
 )
 async def get_run(
-    handler: RunsHandlerDep,
+    request: Request,
     response: Response,
     run_id: Annotated[
         str,
         Path(description="Run id.", min_length=5, max_length=64, pattern="^run_[a-z0-9_]{1,60}$"),
     ],
 ) -> Run:
-    return await handler.get_run(run_id=run_id, response=response)
+    return await runs_handler(request).get_run(run_id=run_id, response=response)
 
 
 @router.get(
@@ -290,7 +292,7 @@ async def get_run(
     },
 )
 async def get_run_metrics(
-    handler: RunsHandlerDep,
+    request: Request,
     response: Response,
     run_id: Annotated[
         str,
@@ -303,7 +305,9 @@ async def get_run_metrics(
         ),
     ] = False,
 ) -> RunMetrics:
-    return await handler.get_run_metrics(run_id=run_id, history=history, response=response)
+    return await runs_handler(request).get_run_metrics(
+        run_id=run_id, history=history, response=response
+    )
 
 
 @router.get(
@@ -342,7 +346,7 @@ async def get_run_metrics(
     },
 )
 async def get_run_replay(
-    handler: RunsHandlerDep,
+    request: Request,
     response: Response,
     run_id: Annotated[
         str,
@@ -364,7 +368,7 @@ async def get_run_replay(
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> ReplayBundle | Response:
-    return await handler.get_run_replay(
+    return await runs_handler(request).get_run_replay(
         run_id=run_id,
         stride=stride,
         format=format,
@@ -405,11 +409,11 @@ async def get_run_replay(
     },
 )
 async def cancel_run(
-    handler: RunsHandlerDep,
+    request: Request,
     response: Response,
     run_id: Annotated[
         str,
         Path(description="Run id.", min_length=5, max_length=64, pattern="^run_[a-z0-9_]{1,60}$"),
     ],
 ) -> Run:
-    return await handler.cancel_run(run_id=run_id, response=response)
+    return await runs_handler(request).cancel_run(run_id=run_id, response=response)

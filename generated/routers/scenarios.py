@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from generated.deps import ScenariosHandlerDep
+from generated.deps import scenarios_handler
 from generated.models import Problem, ScenarioList
 
 router = APIRouter(tags=["scenarios"])
@@ -29,7 +29,7 @@ router = APIRouter(tags=["scenarios"])
     },
 )
 async def list_scenarios(
-    handler: ScenariosHandlerDep,
+    request: Request,
     response: Response,
 ) -> ScenarioList:
-    return await handler.list_scenarios(response=response)
+    return await scenarios_handler(request).list_scenarios(response=response)

@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from generated.deps import SimHandlerDep
+from generated.deps import sim_handler
 from generated.models import Job, Problem, Report, RunMetrics, SimRunRequest, SimStep
 
 router = APIRouter(tags=["sim"])
@@ -149,7 +149,7 @@ router = APIRouter(tags=["sim"])
     },
 )
 async def start_sim_run(
-    handler: SimHandlerDep,
+    request: Request,
     response: Response,
     body: SimRunRequest,
     idempotency_key: Annotated[
@@ -163,7 +163,7 @@ async def start_sim_run(
         ),
     ] = None,
 ) -> Job:
-    return await handler.start_sim_run(
+    return await sim_handler(request).start_sim_run(
         body=body, idempotency_key=idempotency_key, response=response
     )
 
@@ -189,7 +189,7 @@ async def start_sim_run(
     },
 )
 async def get_sim_job_status(
-    handler: SimHandlerDep,
+    request: Request,
     response: Response,
     job_id: Annotated[
         str,
@@ -201,7 +201,7 @@ async def get_sim_job_status(
         ),
     ],
 ) -> Job:
-    return await handler.get_sim_job_status(job_id=job_id, response=response)
+    return await sim_handler(request).get_sim_job_status(job_id=job_id, response=response)
 
 
 @router.get(
@@ -229,7 +229,7 @@ async def get_sim_job_status(
     },
 )
 async def get_sim_job_metrics(
-    handler: SimHandlerDep,
+    request: Request,
     response: Response,
     job_id: Annotated[
         str,
@@ -247,7 +247,9 @@ async def get_sim_job_metrics(
         ),
     ] = False,
 ) -> RunMetrics:
-    return await handler.get_sim_job_metrics(job_id=job_id, history=history, response=response)
+    return await sim_handler(request).get_sim_job_metrics(
+        job_id=job_id, history=history, response=response
+    )
 
 
 @router.get(
@@ -272,7 +274,7 @@ async def get_sim_job_metrics(
     },
 )
 async def get_sim_job_report(
-    handler: SimHandlerDep,
+    request: Request,
     response: Response,
     job_id: Annotated[
         str,
@@ -284,7 +286,7 @@ async def get_sim_job_report(
         ),
     ],
 ) -> Report:
-    return await handler.get_sim_job_report(job_id=job_id, response=response)
+    return await sim_handler(request).get_sim_job_report(job_id=job_id, response=response)
 
 
 @router.post(
@@ -319,7 +321,7 @@ async def get_sim_job_report(
     },
 )
 async def cancel_sim_job(
-    handler: SimHandlerDep,
+    request: Request,
     response: Response,
     job_id: Annotated[
         str,
@@ -331,7 +333,7 @@ async def cancel_sim_job(
         ),
     ],
 ) -> Job:
-    return await handler.cancel_sim_job(job_id=job_id, response=response)
+    return await sim_handler(request).cancel_sim_job(job_id=job_id, response=response)
 
 
 @router.get(
@@ -356,7 +358,7 @@ async def cancel_sim_job(
     },
 )
 async def get_sim_step(
-    handler: SimHandlerDep,
+    request: Request,
     response: Response,
     run_id: Annotated[
         str,
@@ -364,7 +366,9 @@ async def get_sim_step(
     ],
     step_index: Annotated[int, Query(description="Zero-based step index.", ge=0, le=999999)],
 ) -> SimStep:
-    return await handler.get_sim_step(run_id=run_id, step_index=step_index, response=response)
+    return await sim_handler(request).get_sim_step(
+        run_id=run_id, step_index=step_index, response=response
+    )
 
 
 @router.get(
@@ -392,7 +396,7 @@ async def get_sim_step(
     },
 )
 async def get_sim_run_metrics(
-    handler: SimHandlerDep,
+    request: Request,
     response: Response,
     run_id: Annotated[
         str,
@@ -405,7 +409,9 @@ async def get_sim_run_metrics(
         ),
     ] = False,
 ) -> RunMetrics:
-    return await handler.get_sim_run_metrics(run_id=run_id, history=history, response=response)
+    return await sim_handler(request).get_sim_run_metrics(
+        run_id=run_id, history=history, response=response
+    )
 
 
 @router.get(
@@ -430,11 +436,11 @@ async def get_sim_run_metrics(
     },
 )
 async def get_sim_run_report(
-    handler: SimHandlerDep,
+    request: Request,
     response: Response,
     run_id: Annotated[
         str,
         Path(description="Run id.", min_length=5, max_length=64, pattern="^run_[a-z0-9_]{1,60}$"),
     ],
 ) -> Report:
-    return await handler.get_sim_run_report(run_id=run_id, response=response)
+    return await sim_handler(request).get_sim_run_report(run_id=run_id, response=response)

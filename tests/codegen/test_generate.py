@@ -271,6 +271,19 @@ def test_refuses_a_parameter_named_like_the_negotiation_argument(tmp_path: Path)
         compile_contracts(root)
 
 
+@pytest.mark.parametrize("name", ["request", "response"])
+def test_refuses_a_parameter_named_like_a_route_argument(tmp_path: Path, name: str) -> None:
+    root = _contract_copy(tmp_path)
+    _edit_openapi(
+        root,
+        "        - name: widget_id\n",
+        f"        - name: {name}\n          in: query\n          schema: {{type: string}}\n"
+        "        - name: widget_id\n",
+    )
+    with pytest.raises(ContractError, match=f"getWidget: parameter '{name}' clashes"):
+        compile_contracts(root)
+
+
 def test_check_names_every_stale_file(tmp_path: Path, output: Output) -> None:
     package = tmp_path / "generated"
     snapshot = tmp_path / "openapi.json"

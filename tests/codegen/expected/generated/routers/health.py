@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from generated.deps import HealthHandlerDep
+from generated.deps import health_handler
 from generated.models import Problem, WidgetState
 
 router = APIRouter(tags=["health"])
@@ -25,7 +25,7 @@ router = APIRouter(tags=["health"])
     },
 )
 async def get_health(
-    handler: HealthHandlerDep,
+    request: Request,
     response: Response,
 ) -> WidgetState:
-    return await handler.get_health(response=response)
+    return await health_handler(request).get_health(response=response)

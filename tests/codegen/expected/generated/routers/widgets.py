@@ -5,9 +5,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from generated.deps import WidgetsHandlerDep
+from generated.deps import widgets_handler
 from generated.models import Problem, Widget, WidgetCreate, WidgetState
 from generated.negotiation import preferred
 
@@ -28,12 +28,12 @@ router = APIRouter(tags=["widgets"])
     openapi_extra={"x-deprecated-at": "2026-01-01T00:00:00Z", "x-sunset": "2027-01-01T00:00:00Z"},
 )
 async def list_widgets(
-    handler: WidgetsHandlerDep,
+    request: Request,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     state: Annotated[WidgetState | None, Query(description="Lifecycle state of a widget.")] = None,
 ) -> Widget:
-    return await handler.list_widgets(limit=limit, state=state, response=response)
+    return await widgets_handler(request).list_widgets(limit=limit, state=state, response=response)
 
 
 @router.post(
@@ -62,7 +62,7 @@ async def list_widgets(
     },
 )
 async def create_widget(
-    handler: WidgetsHandlerDep,
+    request: Request,
     response: Response,
     body: WidgetCreate,
     idempotency_key: Annotated[
@@ -70,7 +70,7 @@ async def create_widget(
         Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern="^[A-Za-z0-9_.:-]+$"),
     ] = None,
 ) -> Widget:
-    return await handler.create_widget(
+    return await widgets_handler(request).create_widget(
         body=body, idempotency_key=idempotency_key, response=response
     )
 
@@ -96,14 +96,14 @@ async def create_widget(
     },
 )
 async def get_widget(
-    handler: WidgetsHandlerDep,
+    request: Request,
     response: Response,
     widget_id: Annotated[
         str, Path(description="Widget identifier.", max_length=36, pattern="^wdg_[a-z0-9]{1,32}$")
     ],
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Widget | Response:
-    return await handler.get_widget(
+    return await widgets_handler(request).get_widget(
         widget_id=widget_id,
         media_type=preferred(accept, ("application/json", "application/octet-stream")),
         response=response,
