@@ -98,7 +98,7 @@ def execute_run(run_id: str, spec: dict[str, Any], max_duration_s: float) -> str
     writer.update(run_id, run)
     watch = _Watch(queue, run_id, context)
     watch.start()
-    progress = _ProgressWriter(writer, run)
+    progress = runrecord.ProgressWriter(writer, run, interval_s=PROGRESS_WRITE_INTERVAL_S)
     try:
         result = context.executor.execute(
             {**localize(spec), "run_id": run_id},
@@ -148,23 +148,6 @@ class _Watch(threading.Thread):
     def finish(self) -> None:
         self._done.set()
         self.join(timeout=5)
-
-
-class _ProgressWriter:
-    """Writes RunProgress into run.json at most every PROGRESS_WRITE_INTERVAL_S."""
-
-    def __init__(self, writer: FolderWriter, run: dict[str, Any]) -> None:
-        self._writer = writer
-        self.run = run
-        self._last = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self._last < PROGRESS_WRITE_INTERVAL_S or not total:
-            return
-        self._last = now
-        self.run = {**self.run, "progress": runrecord.progress(done, total)}
-        self._writer.update(self.run["id"], self.run)
 
 
 def worker_settings() -> Settings:

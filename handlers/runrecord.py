@@ -7,6 +7,7 @@ Shared by the embedded mode (the API process) and `qers worker`: both write thro
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from handlers.executor import ExecutionResult
 from handlers.notify import message_id_for
 from handlers.runrequest import PreparedRun, RunRequest
 from simengine import api as engine_api
+from simengine.evaluation import ENGINE_KEYS
 from simengine.versions import engine_info
 
 FINISHED = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
@@ -138,21 +140,32 @@ def _matches(writer: RunWriter, source_id: str, trajectory_sha256: str | None) -
     return bool(manifest["trajectory_sha256"] == trajectory_sha256)
 
 
+class ProgressWriter:
+    """Writes RunProgress into the stored run at most every `interval_s` (while RUNNING);
+    `run` is the document as last written."""
+
+    def __init__(self, writer: RunWriter, run: Mapping[str, Any], *, interval_s: float) -> None:
+        self._writer = writer
+        self._interval_s = interval_s
+        self.run = dict(run)
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self._interval_s or not total:
+            return
+        self._last = now
+        self.run = {**self.run, "progress": progress(done, total)}
+        self._writer.update(self.run["id"], self.run)
+
+
 def progress(done: int, total: int) -> dict[str, Any]:
     """A RunProgress document."""
     return {"steps_done": done, "steps_total": total, "fraction": min(1.0, done / total)}
 
 
 # RunMetricsSummary: the headline figures of RunMetrics, without the history.
-_SUMMARY_KEYS = (
-    "steps",
-    "sim_time_s",
-    "wall_time_s",
-    "avg_step_time_ms",
-    "p95_step_time_ms",
-    "realtime_factor",
-    "task",
-)
+_SUMMARY_KEYS = (*ENGINE_KEYS, "task")
 
 
 def _summary(metrics: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -43,23 +43,6 @@ PROGRESS_INTERVAL_S = 0.5
 _log = structlog.get_logger("qers.runs")
 
 
-class _Progress:
-    """Writes RunProgress into the stored run at most every PROGRESS_INTERVAL_S."""
-
-    def __init__(self, store: RunStore, run: dict[str, Any]) -> None:
-        self._store = store
-        self.run = run
-        self._last = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self._last < PROGRESS_INTERVAL_S or not total:
-            return
-        self._last = now
-        self.run = {**self.run, "progress": runrecord.progress(done, total)}
-        self._store.update(self.run["id"], self.run)
-
-
 @dataclass(frozen=True)
 class Submission:
     """What a create operation answers: the run, status code and headers; `replayed` when
@@ -199,7 +182,7 @@ class RunService:
         run = runrecord.new_run(run_id, request, prepared, origin=origin, status="RUNNING")
         self._store.create(run, files)
         cancel = self._cancels.setdefault(run_id, threading.Event())
-        progress = _Progress(self._store, run)
+        progress = runrecord.ProgressWriter(self._store, run, interval_s=PROGRESS_INTERVAL_S)
         try:
             result = await self._executor.execute_async(
                 {**prepared.spec, "run_id": run_id},

@@ -16,10 +16,10 @@ import numpy as np
 from simengine import gaps, spec
 from simengine.engine import Engine
 from simengine.errors import Diverged
-from simengine.runner import NOISE_STREAM, TASK_STREAM, applied_profile
+from simengine.runner import NOISE_STREAM, TASK_STREAM, actuation, applied_profile
 from simengine.scenarios import SUITE
 from simengine.types import FloatArray, JSONDict
-from simengine.wrappers import ActionLatency, SensorNoise, motor_forces, true_observation
+from simengine.wrappers import SensorNoise, true_observation
 
 
 def replay(run: dict[str, Any], actions: FloatArray) -> tuple[FloatArray, FloatArray, JSONDict]:
@@ -46,14 +46,7 @@ def replay(run: dict[str, Any], actions: FloatArray) -> tuple[FloatArray, FloatA
     with Engine(profile=profile) as engine:
         robot = task.load(engine)
         state = engine.read_state()
-        latency = ActionLatency(
-            steps=int(profile["actuator_latency_steps"]), initial=task.initial_action(engine)
-        )
-        forces = motor_forces(
-            robot.max_force,
-            scale=float(profile["motor_strength_scale"]),
-            default=task.default_motor_force,
-        )
+        latency, forces = actuation(profile, task, engine, robot)
         try:
             for i, command in enumerate(actions[: validated.steps]):
                 obs = true_observation(state)

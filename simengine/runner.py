@@ -12,7 +12,7 @@ from simengine.engine import Engine
 from simengine.errors import Diverged
 from simengine.scenarios import SUITE, Task
 from simengine.spec import RunSpec
-from simengine.state import State
+from simengine.state import Robot, State
 from simengine.types import Float32Array, FloatArray, JSONDict
 from simengine.versions import engine_info
 from simengine.wrappers import (
@@ -36,6 +36,21 @@ def applied_profile(spec: RunSpec) -> tuple[JSONDict, dict[str, float]]:
         profile = profiles.with_randomization(profile, sample)
     profile["timestep_s"] = spec.dt
     return profile, sample
+
+
+def actuation(
+    profile: JSONDict, task: Task, engine: Engine, robot: Robot
+) -> tuple[ActionLatency, FloatArray]:
+    """The profile's actuators for `robot`: action latency and per-motor force limits."""
+    latency = ActionLatency(
+        steps=int(profile["actuator_latency_steps"]), initial=task.initial_action(engine)
+    )
+    forces = motor_forces(
+        robot.max_force,
+        scale=float(profile["motor_strength_scale"]),
+        default=task.default_motor_force,
+    )
+    return latency, forces
 
 
 def run(
@@ -64,14 +79,7 @@ def run(
             dof=robot.dof,
             rng=np.random.default_rng([spec.seed, NOISE_STREAM]),
         )
-        latency = ActionLatency(
-            steps=int(profile["actuator_latency_steps"]), initial=task.initial_action(engine)
-        )
-        forces = motor_forces(
-            robot.max_force,
-            scale=float(profile["motor_strength_scale"]),
-            default=task.default_motor_force,
-        )
+        latency, forces = actuation(profile, task, engine, robot)
         obs_names = observation_names(robot.dof)
         recorder = replay.Recorder(
             steps=spec.steps, dof=robot.dof, obs_dim=len(obs_names), dt=spec.dt
