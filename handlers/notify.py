@@ -170,7 +170,7 @@ class Notifier:
 
 def deliver_job(run_id: str) -> str:
     """One queued delivery attempt; raising WebhookAttemptError makes RQ retry it later."""
-    from handlers.rqworker import FolderWriter, worker_settings
+    from handlers.rqworker import FolderWriter, worker_settings  # it imports this module
 
     job = get_current_job()
     settings = worker_settings()
@@ -191,8 +191,8 @@ def deliver_job(run_id: str) -> str:
     final = delivery["succeeded"] or delivery["status_code"] == STATUS_GONE
     if not final and retries_left and job is not None:
         delay = job.get_retry_interval()
-        attempted = _parse(delivery["attempted_at"])
-        delivery["next_attempt_at"] = rfc3339(attempted + _seconds(delay))
+        attempted = datetime.fromisoformat(delivery["attempted_at"])
+        delivery["next_attempt_at"] = rfc3339(attempted + timedelta(seconds=delay))
     record(documents, run_id, delivery)
     if delivery["next_attempt_at"] is not None:
         why = delivery["error"] or f"status {delivery['status_code']}"
@@ -222,11 +222,3 @@ def _prepare(
 def _invalid(pointer: str, reason: str) -> ValidationFailed:
     error: FieldError = {"location": "body", "pointer": pointer, "reason": reason}
     return ValidationFailed.for_fields([error])
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _seconds(delay: float) -> timedelta:
-    return timedelta(seconds=delay)

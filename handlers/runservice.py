@@ -70,11 +70,6 @@ class RunService:
         self._notifier = Notifier(settings, queue)
 
     @property
-    def backend(self) -> str:
-        """`rq` when runs go through the queue, else `embedded` (JobBackend)."""
-        return "rq" if self._queue is not None else "embedded"
-
-    @property
     def queue(self) -> RunQueue | None:
         """The run queue (queued mode), or None (embedded)."""
         return self._queue
