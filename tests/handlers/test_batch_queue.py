@@ -16,6 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handlers.app import create_app
+from handlers.batchservice import BATCH_FOLDER
+from handlers.errors import ServiceUnavailable
+from handlers.runqueue import RunQueue
 from handlers.settings import Settings
 from tests.handlers.queued import start_worker, stop, worker_env
 from tests.redisutil import DB_BATCH, flush, redis_url
@@ -102,3 +105,29 @@ def test_queued_batch_keeps_to_max_concurrency(url: str, tmp_path: Path) -> None
     spans = sorted((run["started_at"], run["finished_at"]) for run in runs)
     for (_, finished), (started, _) in itertools.pairwise(spans):
         assert finished <= started, "two children of a one-lane batch overlapped"
+
+
+def test_redis_failing_midway_withdraws_the_whole_batch(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fault injected into the real queue: the third child's enqueue finds Redis gone.
+    real_enqueue = RunQueue.enqueue
+    calls = {"n": 0}
+
+    def enqueue(self: RunQueue, *args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ServiceUnavailable("The job queue (Redis) is unavailable: test.")
+        real_enqueue(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunQueue, "enqueue", enqueue)
+    runs_dir = tmp_path / "withdrawn"
+    settings = Settings(runs_dir=runs_dir, redis_url=url)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.post("/api/sim/batch", json=BODY)
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "Retry-After" in response.headers
+        assert client.get("/api/runs").json()["items"] == []  # the two queued are gone
+    assert calls["n"] == 3
+    assert not list((runs_dir / BATCH_FOLDER).glob("*.json"))
