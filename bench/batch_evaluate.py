@@ -20,9 +20,9 @@ from typing import Any
 
 from bench.report import result
 from generated.models import BatchRequest
-from handlers.batchservice import BatchService
-from handlers.executor import Executor
-from handlers.runservice import RunService
+from handlers.batch.service import BatchService
+from handlers.isolation.executor import Executor
+from handlers.runs.service import RunService
 from handlers.settings import Settings
 
 TARGET_MS = 250.0

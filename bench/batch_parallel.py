@@ -19,10 +19,10 @@ from pathlib import Path
 
 from bench.report import result
 from generated.models import BatchRequest
-from handlers import forkserver
-from handlers.batchservice import BatchService
-from handlers.executor import Executor
-from handlers.runservice import RunService
+from handlers.batch.service import BatchService
+from handlers.isolation import forkserver
+from handlers.isolation.executor import Executor
+from handlers.runs.service import RunService
 from handlers.settings import Settings
 
 TARGET = 1.7
@@ -51,7 +51,7 @@ async def batch_round(batches: BatchService, runs: RunService) -> tuple[float, H
 
 
 async def serial_round(runs: RunService, settings: Settings) -> tuple[float, Hashes]:
-    from handlers.batchplan import plan
+    from handlers.batch.plan import plan
 
     children = plan(BatchRequest.model_validate(BODY), settings, concurrency=1).children
     started = time.perf_counter()

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import result
-from handlers.logging import configure_logging
-from handlers.runfolders import RUN_FILE, encode_run
-from handlers.runstore import RunStore
+from handlers.kit.logging import configure_logging
+from handlers.runs.folders import RUN_FILE, encode_run
+from handlers.runs.store import RunStore
 from tests.handlers.runstore_docs import START, STATUSES, make_run, random_run, seeded
 
 SIZES = (100, 10_000)

@@ -11,27 +11,27 @@ from fastapi import FastAPI
 
 from generated.api import build_app
 from generated.registry import HandlerRegistry
-from handlers import forkserver
-from handlers.batch import BatchHandler
-from handlers.batchservice import BatchService
-from handlers.benchmarks import BenchmarksHandler
+from handlers.batch.api import BatchHandler
+from handlers.batch.service import BatchService
+from handlers.benchmarks.api import BenchmarksHandler
 from handlers.errors import ServiceUnavailable
-from handlers.executor import Executor, ExecutorConfig
-from handlers.health import HealthService
-from handlers.logging import configure_logging
-from handlers.middleware import install_middleware
-from handlers.pending import (
+from handlers.health.api import HealthService
+from handlers.http.middleware import install_middleware
+from handlers.http.not_built import (
     PendingAi,
     PendingAssets,
     PendingDesign,
     PendingProjects,
 )
-from handlers.problems import install_problem_handlers
-from handlers.runqueue import RunQueue, connect
-from handlers.runs import DashboardHandler, ProfilesHandler, RunsHandler, ScenariosHandler
-from handlers.runservice import RunService
+from handlers.http.problems import install_problem_handlers
+from handlers.isolation import forkserver
+from handlers.isolation.executor import Executor, ExecutorConfig
+from handlers.kit.logging import configure_logging
+from handlers.queue.client import RunQueue, connect
+from handlers.runs.api import DashboardHandler, ProfilesHandler, RunsHandler, ScenariosHandler
+from handlers.runs.service import RunService
 from handlers.settings import Settings
-from handlers.sim import SimHandler
+from handlers.sim.api import SimHandler
 
 _log = structlog.get_logger("qers.app")
 

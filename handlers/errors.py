@@ -1,6 +1,6 @@
 """The one domain error hierarchy; every message a client can read is built here.
 
-Code below the HTTP edge raises these; `handlers.problems` is the only place that turns
+Code below the HTTP edge raises these; `handlers.http.problems` is the only place that turns
 them into RFC 9457 problem documents. Problem types are `urn:qers:problem:<slug>`, the
 slugs listed in contracts/schemas/Problem.schema.json and docs/errors.md.
 """

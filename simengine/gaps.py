@@ -2,7 +2,7 @@
 
 G_dyn compares two state trajectories driven by the same open-loop action sequence;
 G_perc compares observation errors (measured - true) of two sensor models on the same
-true observations. G_perf is computed from run metrics (`handlers.gapreport`).
+true observations. G_perf is computed from run metrics (`handlers.benchmarks.report`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from generated.models import Health
 from handlers.app import create_app, create_handlers
-from handlers.logging import configure_logging
+from handlers.kit.logging import configure_logging
 from handlers.settings import Settings
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id", "errors"}

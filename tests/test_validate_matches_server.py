@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handlers.app import create_app
+from handlers.kit.contracts import ContractRegistry
 from handlers.settings import Settings
-from handlers.validation import ContractRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "tests" / "fixtures" / "seed"

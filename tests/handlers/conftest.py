@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, Field
 
 from handlers.errors import ConflictError, NotImplementedOperation, ServiceUnavailable
-from handlers.logging import configure_logging
-from handlers.middleware import install_middleware
-from handlers.problems import install_problem_handlers
+from handlers.http.middleware import install_middleware
+from handlers.http.problems import install_problem_handlers
+from handlers.kit.logging import configure_logging
 from handlers.settings import Settings
 
 MAX_BODY_BYTES = 2048

@@ -5,7 +5,7 @@ import statistics
 import time
 
 from generated.models.RunStatus_schema import RunStatus
-from handlers.executor import Executor, ExecutorConfig
+from handlers.isolation.executor import Executor, ExecutorConfig
 
 TRIVIAL = "tests.handlers.executor_targets:trivial"
 

@@ -4,7 +4,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handlers.runids import new_run_id
+from handlers.runs.ids import new_run_id
 
 SCENARIOS = ("arm_reach", "drop_test", "push_slide", "quadruped_stand", "urdf_rollout")
 STATUSES = ("CREATED", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")

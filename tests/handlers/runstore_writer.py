@@ -14,8 +14,8 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from handlers.logging import configure_logging
-from handlers.runstore import RunStore
+from handlers.kit.logging import configure_logging
+from handlers.runs.store import RunStore
 from tests.handlers.runstore_docs import make_run, seeded, timestamp
 
 ARTIFACTS = ("metrics.json", "report.json", "replay.npz")

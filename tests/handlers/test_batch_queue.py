@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handlers.app import create_app
-from handlers.batchservice import BATCH_FOLDER
+from handlers.batch.service import BATCH_FOLDER
 from handlers.errors import ServiceUnavailable
-from handlers.runqueue import RunQueue
+from handlers.queue.client import RunQueue
 from handlers.settings import Settings
 from tests.handlers.queued import start_worker, stop, worker_env
 from tests.redisutil import DB_BATCH, flush, redis_url

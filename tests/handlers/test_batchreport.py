@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handlers import batchreport
+from handlers.batch import report as batchreport
 
 RECORD = {
     "id": "bat_1",

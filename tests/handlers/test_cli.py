@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from handlers.cli import app
+from handlers.cli.main import app
 from tests.handlers.contracts_fixture import write_contracts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +137,7 @@ def test_stdin_payload(contracts: Path) -> None:
 
 def test_module_entry_point(contracts: Path, payloads: dict[str, Path]) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "handlers.cli", "validate", "Widget", str(payloads["bad"])],
+        [sys.executable, "-m", "handlers.cli.main", "validate", "Widget", str(payloads["bad"])],
         capture_output=True,
         text=True,
         cwd=ROOT,

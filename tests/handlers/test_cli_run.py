@@ -7,10 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 from generated.models import RunCreate
-from handlers.cli import app
-from handlers.cli_run import ProgressExecutor
-from handlers.runservice import RunRequest, RunService
-from handlers.runstore import RunStore
+from handlers.cli.main import app
+from handlers.cli.run import ProgressExecutor
+from handlers.runs.service import RunRequest, RunService
+from handlers.runs.store import RunStore
 from handlers.settings import Settings
 
 

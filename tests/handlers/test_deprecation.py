@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from handlers.deprecation import deprecation_headers, parse_contract_date
-from handlers.middleware import install_middleware
+from handlers.http.deprecation import deprecation_headers, parse_contract_date
+from handlers.http.middleware import install_middleware
 from handlers.settings import Settings
 
 

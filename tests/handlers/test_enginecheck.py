@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers import enginecheck
-from handlers.enginecheck import (
+from handlers.health import probes as enginecheck
+from handlers.health.probes import (
     CachedEngineProbe,
     EngineProbe,
     probe_engine,
@@ -49,7 +49,7 @@ def test_async_probe_agrees() -> None:
 def test_the_api_process_does_not_import_pybullet() -> None:
     script = (
         "import sys\n"
-        "from handlers.enginecheck import probe_engine\n"
+        "from handlers.health.probes import probe_engine\n"
         "assert probe_engine(60).ok\n"
         "print('pybullet' in sys.modules)\n"
     )

@@ -16,9 +16,9 @@ import pytest
 
 from generated.models.FailureCode_schema import FailureCode
 from generated.models.RunStatus_schema import RunStatus
-from handlers import forkserver
-from handlers.executor import ExecutionResult, Executor, ExecutorConfig
-from handlers.failures import Progress, from_exit, scrub_paths
+from handlers.isolation import forkserver
+from handlers.isolation.executor import ExecutionResult, Executor, ExecutorConfig
+from handlers.isolation.failures import Progress, from_exit, scrub_paths
 from simengine import replay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -371,9 +371,9 @@ def test_engine_module_failing_on_import_is_internal_and_spares_the_fork_server(
 def test_api_process_never_imports_pybullet() -> None:
     script = f"""
 import sys
-from handlers.executor import Executor, ExecutorConfig
+from handlers.isolation.executor import Executor, ExecutorConfig
 runner = Executor(ExecutorConfig(target="{TARGETS}:pybullet_load"))
-import handlers.simpreload  # a stray import in the API process must not preload
+import handlers.isolation.preload  # a stray import in the API process must not preload
 result = runner.execute({{"urdf": "no/such.urdf"}}, max_duration_s=10)
 assert result.status == "FAILED", result
 print(",".join(m for m in sys.modules if m.split(".")[0] == "pybullet") or "none")
@@ -387,7 +387,7 @@ print(",".join(m for m in sys.modules if m.split(".")[0] == "pybullet") or "none
 
 def test_the_pybullet_banner_stays_out_of_the_servers_output() -> None:
     script = f"""
-from handlers.executor import Executor, ExecutorConfig
+from handlers.isolation.executor import Executor, ExecutorConfig
 runner = Executor(ExecutorConfig(target="{TARGETS}:pybullet_load"))
 runner.warm_up()
 print("run:", runner.execute({{"urdf": "no/such.urdf"}}, max_duration_s=10).status)

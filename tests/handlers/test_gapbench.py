@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from handlers import gapbench
 from handlers.app import create_app
-from handlers.cli import app as cli
-from handlers.executor import Executor
-from handlers.runservice import RunService
+from handlers.benchmarks import suite as gapbench
+from handlers.cli.main import app as cli
+from handlers.isolation.executor import Executor
+from handlers.runs.service import RunService
 from handlers.settings import Settings
 
 SUITE = gapbench.suite(

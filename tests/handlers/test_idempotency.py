@@ -16,7 +16,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from handlers.errors import IdempotencyInProgress, IdempotencyKeyReused, ServiceUnavailable
-from handlers.idempotency import (
+from handlers.idempotency.keys import (
     ANONYMOUS,
     Claim,
     IdempotencyStore,
@@ -25,7 +25,7 @@ from handlers.idempotency import (
     run_once,
     store_for,
 )
-from handlers.idemstores import SQLITE_FILE, RedisIdempotencyStore, SqliteIdempotencyStore
+from handlers.idempotency.stores import SQLITE_FILE, RedisIdempotencyStore, SqliteIdempotencyStore
 from handlers.settings import Settings
 from tests.redisutil import DB_IDEMPOTENCY, flush, redis_url
 

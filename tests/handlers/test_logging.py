@@ -7,8 +7,8 @@ import logging
 import structlog
 from fastapi.testclient import TestClient
 
-from handlers.logging import configure_logging, log_access
-from handlers.redaction import MASK, is_sensitive_key, redact, scrub_text
+from handlers.kit.logging import configure_logging, log_access
+from handlers.kit.redaction import MASK, is_sensitive_key, redact, scrub_text
 
 SECRETS = ("s3cr3t", "k3y-v4lue", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "w3bh00k-pl41n")
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from handlers.middleware import UNMATCHED_ROUTE, RequestContextMiddleware
-from handlers.requestid import accept_or_generate
+from handlers.http.middleware import UNMATCHED_ROUTE, RequestContextMiddleware
+from handlers.http.requestid import accept_or_generate
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 

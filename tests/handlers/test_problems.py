@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handlers.errors import PROBLEM_TYPE_BASE
-from handlers.problems import PROBLEM_MEDIA_TYPE, field_errors
+from handlers.http.problems import PROBLEM_MEDIA_TYPE, field_errors
 from tests.handlers.conftest import MAX_BODY_BYTES
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id", "errors"}
@@ -192,7 +192,7 @@ def test_field_error_pointers_escape_special_characters() -> None:
 
 
 def test_problems_validate_against_the_problem_contract(client: TestClient) -> None:
-    from handlers.validation import ContractRegistry
+    from handlers.kit.contracts import ContractRegistry
 
     registry = ContractRegistry()
     if "Problem" not in registry.names():

@@ -19,7 +19,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from handlers.app import create_app
-from handlers.runqueue import JOB_FUNCTION
+from handlers.queue.client import JOB_FUNCTION
 from handlers.settings import Settings
 from tests.handlers.queued import RedisServer, start_worker, stop, wait_for, worker_env
 from tests.redisutil import DB_QUEUE, flush, redis_url

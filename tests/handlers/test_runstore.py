@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from generated.models.Run_schema import Run
-from handlers.atomic import TMP_PREFIX
 from handlers.errors import NotFoundError, ValidationFailed
-from handlers.runindex import RunDocumentError, created_us
-from handlers.runstore import RunStore
+from handlers.kit.atomic import TMP_PREFIX
+from handlers.runs.index import RunDocumentError, created_us
+from handlers.runs.store import RunStore
 from tests.handlers.runstore_docs import START, make_run, random_run, seeded
 
 RunDoc = dict[str, Any]

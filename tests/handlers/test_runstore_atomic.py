@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.atomic import TMP_PREFIX, FileSignature, write_atomic
-from handlers.runids import RUN_ID_PATTERN, is_valid_run_id, new_run_id
+from handlers.kit.atomic import TMP_PREFIX, FileSignature, write_atomic
+from handlers.runs.ids import RUN_ID_PATTERN, is_valid_run_id, new_run_id
 
 
 def test_new_run_ids_are_random_and_well_formed() -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from handlers.atomic import TMP_PREFIX
-from handlers.runids import is_valid_run_id
-from handlers.runstore import RunStore
+from handlers.kit.atomic import TMP_PREFIX
+from handlers.runs.ids import is_valid_run_id
+from handlers.runs.store import RunStore
 from tests.handlers.runstore_docs import seeded
 from tests.handlers.runstore_writer import ARTIFACTS, is_sealed
 

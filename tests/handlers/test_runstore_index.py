@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from handlers.errors import InternalError
-from handlers.runcursor import Position, RunFilters
-from handlers.runfolders import RunFolders, encode_run
-from handlers.runstore import INDEX_FILE, RunStore, SyncReport
+from handlers.runs.cursor import Position, RunFilters
+from handlers.runs.folders import RunFolders, encode_run
+from handlers.runs.store import INDEX_FILE, RunStore, SyncReport
 from tests.handlers.runstore_docs import make_run
 
 RUNS = 12

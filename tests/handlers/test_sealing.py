@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from handlers.sealing import KEY_FILE, SealingError, SecretBox, load_or_create_key
 from handlers.settings import Settings
+from handlers.webhooks.sealing import KEY_FILE, SealingError, SecretBox, load_or_create_key
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAbCdEfGh"  # noqa: S105 (test value)
 

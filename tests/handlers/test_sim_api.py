@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from generated.models import JobStatus, RunStatus
 from handlers.app import create_app
-from handlers.runservice import RunService
+from handlers.runs.service import RunService
 from handlers.settings import Settings
-from handlers.sim import SimHandler
+from handlers.sim.api import SimHandler
 
 STEPS = 80
 MISSING = "run_000000000000000000000000"

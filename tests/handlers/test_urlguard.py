@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from handlers.urlguard import Target, UrlRejected, check_url, resolve_target
+from handlers.webhooks.urlguard import Target, UrlRejected, check_url, resolve_target
 
 PUBLIC_V4 = "93.184.215.14"
 PUBLIC_V6 = "2606:2800:21f:cb07:6820:80da:af6b:8b2c"

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from handlers.errors import ContractLoadError, UnknownSchema
-from handlers.validation import ContractRegistry, Violation
+from handlers.kit.contracts import ContractRegistry, Violation
 from tests.handlers.contracts_fixture import write_contracts
 
 

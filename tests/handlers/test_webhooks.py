@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from standardwebhooks import Webhook
 
-from handlers import urlguard
+from handlers.kit.contracts import ContractRegistry
 from handlers.settings import Settings
-from handlers.validation import ContractRegistry
-from handlers.webhooks import (
+from handlers.webhooks import urlguard
+from handlers.webhooks.delivery import (
     WebhookPolicy,
     build_event,
     deliver_once,

@@ -1,0 +1,1 @@
+"""Batches across reality profiles with domain randomisation, their reports, and compare."""

@@ -1,0 +1,123 @@
+"""A batch request, validated into its effective spec and one RunRequest per child.
+
+Every child is checked with `handlers.runs.request.prepare` before anything is stored, so a
+rejected batch leaves nothing behind; errors point into the BatchRequest body.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+from generated.models import BatchRequest
+from handlers.errors import FieldError, NotFoundError, ValidationFailed
+from handlers.runs.request import PreparedRun, RunRequest, prepare
+from handlers.settings import Settings
+
+OPERATION = "createBatch"
+MAX_CONCURRENCY = 64
+_FLAT_FIELDS = (
+    "scenario",
+    "seed",
+    "steps",
+    "dt",
+    "params",
+    "urdf_path",
+    "max_duration_s",
+    "record_replay",
+    "replay_of",
+    "webhook_url",
+    "webhook_secret",
+)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """The effective BatchSpec and the children, by profile then episode."""
+
+    spec: dict[str, Any]
+    children: list[RunRequest]
+
+
+def default_concurrency() -> int:
+    """Children at once in embedded mode when the request does not say: the cores."""
+    return max(1, min(MAX_CONCURRENCY, os.cpu_count() or 1))
+
+
+def plan(body: BatchRequest, settings: Settings, *, concurrency: int) -> BatchPlan:
+    """Validate `body` completely; `concurrency` is the default `max_concurrency`."""
+    data = body.model_dump(mode="json")
+    profiles: list[str] = data["profiles"]
+    baseline = data.get("baseline_profile", "default")
+    errors: list[FieldError] = []
+    for i, name in enumerate(profiles):
+        first = profiles.index(name)
+        if first != i:
+            errors.append(_error(f"/profiles/{i}", f"duplicate of /profiles/{first} ({name!r})"))
+    if baseline not in profiles:
+        reason = f"must be one of the batch's profiles ({', '.join(profiles)})"
+        errors.append(_error("/baseline_profile", reason))
+    if data.get("project_id") is not None and not errors:
+        raise NotFoundError.resource("project", data["project_id"])
+    prepared: PreparedRun | None = None
+    for i, name in enumerate(profiles):
+        try:
+            prepared = prepare(_request(data, profile=name, index=i, episode=0), settings)
+        except ValidationFailed as exc:
+            errors += [e for e in exc.errors if e not in errors]
+    if errors:
+        raise ValidationFailed.for_fields(errors)
+    assert prepared is not None
+    episodes = int(data.get("dr_episodes_per_profile", 1))
+    summary = prepared.summary
+    spec = {
+        "scenario": data.get("scenario", "urdf_rollout"),
+        "urdf_path": data.get("urdf_path"),
+        "profiles": profiles,
+        "baseline_profile": baseline,
+        "steps": summary["steps"],
+        "dt": data.get("dt"),
+        "seed": summary["seed"],
+        "dr_episodes_per_profile": episodes,
+        "max_concurrency": data.get("max_concurrency", concurrency),
+        "params": summary["params"],
+        "max_duration_s": summary["max_duration_s"],
+        "tags": data.get("tags", []),
+    }
+    children = [
+        _request(data, profile=name, index=i, episode=episode)
+        for i, name in enumerate(profiles)
+        for episode in range(episodes)
+    ]
+    return BatchPlan(spec=spec, children=children)
+
+
+def with_batch_id(request: RunRequest, batch_id: str) -> RunRequest:
+    """`request` as a child of `batch_id`."""
+    return replace(request, batch_id=batch_id)
+
+
+def _request(data: dict[str, Any], *, profile: str, index: int, episode: int) -> RunRequest:
+    pointers = {name: f"/{name}" for name in _FLAT_FIELDS}
+    pointers["profile"] = f"/profiles/{index}"
+    for key in data.get("params", {}):
+        pointers[f"params.{key}"] = f"/params/{key}"
+    return RunRequest(
+        operation=OPERATION,
+        scenario=data.get("scenario", "urdf_rollout"),
+        pointers=pointers,
+        profile=profile,
+        seed=data.get("seed", 0),
+        steps=data.get("steps"),
+        dt=data.get("dt"),
+        params=data.get("params", {}),
+        urdf_path=data.get("urdf_path"),
+        tags=tuple(data.get("tags", ())),
+        max_duration_s=data.get("max_duration_s"),
+        episode=episode,
+    )
+
+
+def _error(pointer: str, reason: str) -> FieldError:
+    return {"location": "body", "pointer": pointer, "reason": reason}

@@ -1,0 +1,208 @@
+"""Batches: every profile x DR episode as a child run, their report and their evaluation.
+
+A batch is a small record (`RUNS_DIR/.batches/<id>.json`: effective spec, creation time)
+plus its child runs, which are ordinary runs carrying `batch_id` and `episode`. Embedded
+mode runs the children in parallel (at most `max_concurrency` at once, each in its own
+isolated child process); queued mode enqueues one job per child. The report and the
+evaluation are always derived from the children as stored, so they are right in both modes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from generated.models import BatchRequest
+from handlers.batch import report as batchreport
+from handlers.batch.plan import BatchPlan, default_concurrency, plan, with_batch_id
+from handlers.errors import ConflictError, QersError, ServiceUnavailable
+from handlers.idempotency.keys import Claim, IdempotencyStore, StoredResponse, run_once, store_for
+from handlers.kit.documents import DocumentFolder
+from handlers.runs.record import now_iso
+from handlers.runs.service import RunService
+from handlers.settings import Settings
+from simengine import api as engine_api
+from simengine.evaluation import evaluate
+
+BATCH_FOLDER = ".batches"
+_PAGE = 1000
+_log = structlog.get_logger("qers.batch")
+
+
+@dataclass(frozen=True)
+class BatchSubmission:
+    """What createBatch answers: the report, status code, headers, whether replayed."""
+
+    report: dict[str, Any]
+    status_code: int
+    headers: dict[str, str]
+    replayed: bool
+
+
+class BatchService:
+    """Create, read and evaluate batches on top of a RunService."""
+
+    def __init__(self, runs: RunService, settings: Settings) -> None:
+        self._runs = runs
+        self._settings = settings
+        self.store = DocumentFolder(
+            settings.runs_dir, folder=BATCH_FOLDER, kind="batch", prefix="bat_"
+        )
+        self._keys: IdempotencyStore | None = None
+
+    async def submit(self, body: BatchRequest, *, idempotency_key: str | None) -> BatchSubmission:
+        """`create` behind an optional Idempotency-Key (same semantics as runs)."""
+        status_code = 202 if self._runs.queued else 201
+
+        async def first() -> StoredResponse:
+            report = await self.create(body)
+            return StoredResponse(status_code, report, {"Location": _location(report["id"])})
+
+        if idempotency_key is None:
+            stored = await first()
+            return BatchSubmission(stored.body, stored.status_code, stored.headers, False)
+        claim = Claim.of(
+            operation="createBatch", key=idempotency_key, body=body.model_dump(mode="json")
+        )
+        outcome = await run_once(self._idempotency_keys, claim, first)
+        stored = outcome.response
+        return BatchSubmission(stored.body, stored.status_code, stored.headers, outcome.replayed)
+
+    async def create(self, body: BatchRequest) -> dict[str, Any]:
+        """Validate, record and run (embedded) or enqueue (queued) a batch; its report."""
+        concurrency = default_concurrency() if not self._runs.queued else self._workers()
+        batch = plan(body, self._settings, concurrency=concurrency)
+        batch_id = self.store.new_id()
+        record = {"id": batch_id, "spec": batch.spec, "project_id": None, "created_at": now_iso()}
+        if self._runs.queued:
+            queue = self._runs.queue
+            assert queue is not None
+            queue.ping()  # fail with 503 before anything is stored
+            self.store.put(batch_id, record)
+            await self._enqueue(batch_id, batch)
+        else:
+            self.store.put(batch_id, record)
+            await self._execute(batch_id, batch)
+        return self.get(batch_id)
+
+    def get(self, batch_id: str) -> dict[str, Any]:
+        """The BatchReport (404 when unknown)."""
+        record = self.store.get(batch_id)
+        return batchreport.report(record, self.children(record))
+
+    def children(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The child runs of a batch as stored, by profile then episode."""
+        runs: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page, cursor = self._runs.list(batch_id=record["id"], limit=_PAGE, cursor=cursor)
+            runs += page
+            if cursor is None:
+                return batchreport.ordered(record, runs)
+
+    def evaluate(self, batch_id: str) -> dict[str, Any]:
+        """The BatchEvaluation (409 while the baseline has no successful child)."""
+        record = self.store.get(batch_id)
+        children = self.children(record)
+        spec = record["spec"]
+        baseline = spec["baseline_profile"]
+        episodes = {
+            name: batchreport.successful_values(children, name) for name in spec["profiles"]
+        }
+        if not episodes[baseline]:
+            raise ConflictError(
+                f"Batch {batch_id} has no successful child of the baseline profile "
+                f"{baseline!r} yet, so nothing can be compared."
+            )
+        scenario = _scenario(spec["scenario"])
+        directions = {m["key"]: m["direction"] for m in scenario["metrics"]}
+        evaluated = evaluate(
+            profiles=spec["profiles"],
+            baseline=baseline,
+            episodes=episodes,
+            directions=directions,
+            ranking_metric=scenario["primary_metric"],
+        )
+        tally = batchreport.counts(record, children)
+        return {
+            "batch_id": batch_id,
+            "status": batchreport.status(tally),
+            "complete": not any(tally[s] for s in batchreport.UNFINISHED),
+            "computed_at": now_iso(),
+            "baseline_profile": baseline,
+            "ranking_metric": scenario["primary_metric"],
+            "metrics": scenario["metrics"],
+            **evaluated,
+        }
+
+    async def _execute(self, batch_id: str, batch: BatchPlan) -> None:
+        """Run every child here, at most `max_concurrency` at once."""
+        gate = asyncio.Semaphore(batch.spec["max_concurrency"])
+
+        async def child(index: int) -> None:
+            async with gate:
+                request = with_batch_id(batch.children[index], batch_id)
+                await self._runs.create(request, origin="batch")
+
+        outcomes = await asyncio.gather(
+            *(child(i) for i in range(len(batch.children))), return_exceptions=True
+        )
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        for error in errors:
+            _log.error("batch child could not run", batch_id=batch_id, error=repr(error))
+        if errors:
+            raise errors[0]
+
+    async def _enqueue(self, batch_id: str, batch: BatchPlan) -> None:
+        """One queued job per child, in `max_concurrency` lanes: each child waits for the
+        one `max_concurrency` places before it, so at most that many run at once. If Redis
+        fails midway the batch is withdrawn: its queued children are discarded."""
+        lanes = batch.spec["max_concurrency"]
+        created: list[str] = []
+        try:
+            for index, request in enumerate(batch.children):
+                after = created[index - lanes] if index >= lanes else None
+                child = with_batch_id(request, batch_id)
+                run = await self._runs.create(child, origin="batch", after=after)
+                created.append(run["id"])
+        except ServiceUnavailable:
+            for run_id in created:
+                with contextlib.suppress(QersError):
+                    self._runs.discard(run_id)
+            self.store.delete(batch_id)
+            raise
+
+    def _workers(self) -> int:
+        """Workers registered on the queue (at least 1): queued mode's concurrency."""
+        queue = self._runs.queue
+        assert queue is not None
+        from rq import Worker
+
+        try:
+            count = Worker.count(connection=queue.redis)
+        except Exception:  # counted again when it matters; Redis is pinged before storing
+            count = 1
+        return max(1, min(64, int(count)))
+
+    @property
+    def _idempotency_keys(self) -> IdempotencyStore:
+        if self._keys is None:
+            queue = self._runs.queue
+            self._keys = store_for(self._settings, queue.redis if queue is not None else None)
+        return self._keys
+
+
+def _location(batch_id: str) -> str:
+    return f"/api/sim/batch/{batch_id}"
+
+
+def _scenario(name: str) -> dict[str, Any]:
+    for scenario in engine_api.list_scenarios():
+        if scenario["name"] == name:
+            return scenario
+    raise LookupError(name)  # validated when the batch was created

@@ -1,0 +1,1 @@
+"""The sim-to-real gap benchmark: the suite, its report, and the API that serves it."""

@@ -1,0 +1,1 @@
+"""The `qers` command line."""

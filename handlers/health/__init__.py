@@ -1,0 +1,1 @@
+"""Health: version, engine and storage probes, the job backend."""

@@ -1,0 +1,3 @@
+"""The HTTP edge: middleware, request ids, problem documents, deprecation headers and the
+answer of operations not built yet. Imports no domain.
+"""

@@ -1,0 +1,1 @@
+"""Idempotency keys: the first response to a creating POST, replayed for its retries."""

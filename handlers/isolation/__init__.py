@@ -1,0 +1,3 @@
+"""Process isolation: the executor, the fork server, the simulation child and how it ended.
+Imports no HTTP.
+"""

@@ -1,0 +1,352 @@
+"""Run one simulation in an isolated, limited child process and classify how it ended.
+
+The child is forked from a fork server that has the engine preloaded (see
+`handlers.isolation.forkserver`); it runs under CPU-time and address-space limits and is killed
+at the run's wall-clock budget. A cancelled run is first asked to stop (`STOP_SIGNAL`):
+the engine ends at its next step and reports what it has, which the result carries; a
+child that has not reported within `cancel_grace_s` is killed. Whatever the child does
+(crash, hang, exhaust memory, send garbage), `execute` returns an `ExecutionResult`.
+"""
+
+import asyncio
+import contextlib
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any, Literal
+
+from generated.models.FailureCode_schema import FailureCode
+from generated.models.RunStatus_schema import RunStatus
+from handlers.isolation import failures, forkserver
+from handlers.isolation.child import STOP_SIGNAL, ChildJob, child_main, cpu_limit_for
+from handlers.isolation.frames import ChildReport, FrameReader, ProgressCallback
+from handlers.isolation.spares import SparePool
+
+DEFAULT_TARGET = "simengine.api:run_spec"
+GIB = 1024**3
+_REAP_TIMEOUT_S = 5.0  # after SIGKILL; only a lost fork server could make this wait
+CancelSignal = threading.Event | Callable[[], bool]
+# How supervision ended; "aborted": the parent itself raised (e.g. on_progress did).
+Ending = Literal["reported", "exited", "timeout", "cancelled", "aborted"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorConfig:
+    """Limits and timings for simulation children."""
+
+    target: str = DEFAULT_TARGET
+    memory_limit_bytes: int = 2 * GIB
+    cpu_margin_s: float = 5.0
+    progress_interval_s: float = 0.1
+    poll_interval_s: float = 0.05
+    exit_grace_s: float = 5.0
+    # How long a cancelled child may take to stop and report its partial result.
+    cancel_grace_s: float = 1.0
+    max_frame_bytes: int = 256 * 1024 * 1024
+    # Warm spare children kept ready (handlers.isolation.spares); 0: every run forks when it starts.
+    spares: int = 0
+    spare_warm_up: str = "simengine.preload:warm_spare"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """How one run ended: SUCCEEDED with the engine's output, FAILED, or CANCELLED.
+
+    A FAILED or CANCELLED result carries `output` and `replay_npz` when the child
+    reported what it had done before it stopped (a partial result).
+    """
+
+    status: RunStatus
+    output: dict[str, Any] | None = None
+    replay_npz: bytes | None = None
+    failure_code: FailureCode | None = None
+    failure_reason: str | None = None
+    steps_done: int = 0
+    steps_total: int | None = None
+    wall_time_s: float = 0.0
+    exit_code: int | None = None
+
+
+class Executor:
+    """Runs simulations in fork-server children; safe to share between threads."""
+
+    def __init__(self, config: ExecutorConfig | None = None) -> None:
+        self.config = config or ExecutorConfig()
+        forkserver.configure(preload=forkserver.preload_for(self.config.target))
+        spares = self.config.spares if self.config.target == DEFAULT_TARGET else 0
+        self.spares = SparePool(size=spares, warm_up=self.config.spare_warm_up)
+
+    def warm_up(self) -> None:
+        """Start the fork server now (it imports the engine) rather than on the first run,
+        and the warm spares."""
+        forkserver.ensure_running()
+        self.spares.refill()
+
+    def execute(
+        self,
+        spec: dict[str, Any],
+        *,
+        max_duration_s: float,
+        on_progress: ProgressCallback | None = None,
+        cancel_event: CancelSignal | None = None,
+    ) -> ExecutionResult:
+        """Run `spec` in a child; blocks until it ends, times out or is cancelled."""
+        if not (math.isfinite(max_duration_s) and max_duration_s > 0):
+            raise ValueError("max_duration_s must be a positive, finite number of seconds")
+        started = time.monotonic()
+        cpu_limit_s = cpu_limit_for(max_duration_s, margin_s=self.config.cpu_margin_s)
+        job = ChildJob(
+            target=self.config.target,
+            spec=spec,
+            cpu_limit_s=cpu_limit_s,
+            memory_limit_bytes=self.config.memory_limit_bytes,
+            progress_interval_s=self.config.progress_interval_s,
+        )
+        started_child = self._hand_to_spare(job) or self._start(job)
+        if isinstance(started_child, BaseException):
+            return _not_started(started_child, time.monotonic() - started)
+        process, reader = started_child
+        frames = FrameReader(
+            reader=reader,
+            report=ChildReport(),
+            max_frame_bytes=self.config.max_frame_bytes,
+            memory_limit_bytes=self.config.memory_limit_bytes,
+            on_progress=on_progress,
+        )
+        ending: Ending = "aborted"
+        stop_deadline = 0.0
+        try:
+            ending = self._supervise(process, frames, started + max_duration_s, cancel_event)
+            if ending == "cancelled":
+                stop_deadline = time.monotonic() + self.config.cancel_grace_s
+                self._stop(process, frames, stop_deadline)
+        finally:
+            if ending in ("reported", "exited"):
+                grace_s = self.config.exit_grace_s
+            elif ending == "cancelled" and frames.report.finished:
+                grace_s = max(0.0, stop_deadline - time.monotonic())  # it is exiting
+            else:
+                grace_s = 0.0
+            if ending == "reported" and frames.report.succeeded:
+                # The result is in hand: let the child exit on its own time (exit_code None).
+                exit_code = None
+                threading.Thread(
+                    target=_reap, args=(process,), kwargs={"grace_s": grace_s}, daemon=True
+                ).start()
+            else:
+                exit_code = _reap(process, grace_s=grace_s)
+            reader.close()
+        elapsed = time.monotonic() - started
+        return self._result(frames.report, ending, exit_code, elapsed, max_duration_s, cpu_limit_s)
+
+    def replenish(self) -> None:
+        """Start warm spares up to the pool's size. Called by the caller once it has
+        finished with a run (stored it, answered), so a spare's warm-up competes with
+        neither the run nor its bookkeeping."""
+        self.spares.refill()
+
+    def _hand_to_spare(self, job: ChildJob) -> tuple[BaseProcess, Connection] | None:
+        """Give `job` to a warm spare, if one is ready."""
+        spare = self.spares.take()
+        if spare is None:
+            return None
+        try:
+            spare.jobs.send(job)
+        except OSError:
+            spare.retire()
+            return None
+        spare.jobs.close()
+        return spare.process, spare.reader
+
+    def _start(self, job: ChildJob) -> tuple[BaseProcess, Connection] | OSError | EOFError:
+        """Fork a child for `job` now; the error if the fork server cannot."""
+        reader, writer = forkserver.pipe()
+        try:
+            process = forkserver.start_child(target=child_main, args=(job, writer))
+        except (OSError, EOFError) as exc:
+            reader.close()
+            return exc
+        finally:
+            writer.close()  # the child has its own copy; EOF on `reader` means it is gone
+        return process, reader
+
+    async def execute_async(
+        self,
+        spec: dict[str, Any],
+        *,
+        max_duration_s: float,
+        on_progress: ProgressCallback | None = None,
+        cancel_event: CancelSignal | None = None,
+    ) -> ExecutionResult:
+        """`execute` on its own thread; progress is delivered on the event loop."""
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        user_cancel = _as_callable(cancel_event)
+        future: asyncio.Future[ExecutionResult] = loop.create_future()
+
+        def relay(done: int, total: int) -> None:
+            if on_progress is not None:
+                _call_soon(loop, on_progress, done, total)
+
+        def work() -> None:
+            try:
+                result = self.execute(
+                    spec,
+                    max_duration_s=max_duration_s,
+                    on_progress=relay,
+                    cancel_event=lambda: stop.is_set() or user_cancel(),
+                )
+            except BaseException as exc:
+                _call_soon(loop, _settle, future, None, exc)
+            else:
+                _call_soon(loop, _settle, future, result, None)
+
+        threading.Thread(target=work, name="qers-sim-supervisor", daemon=True).start()
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            stop.set()  # the supervisor kills the child within one poll interval
+            raise
+
+    def _supervise(
+        self,
+        process: BaseProcess,
+        frames: FrameReader,
+        deadline: float,
+        cancel_event: CancelSignal | None,
+    ) -> Ending:
+        """Follow the child until it reports, exits, times out or is cancelled."""
+        cancelled = _as_callable(cancel_event)
+        while not frames.report.finished:
+            if cancelled():
+                return "cancelled"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            if _follow(process, frames, min(remaining, self.config.poll_interval_s)):
+                return "exited"
+        return "reported"
+
+    def _stop(self, process: BaseProcess, frames: FrameReader, deadline: float) -> None:
+        """Ask the child to stop and read its frames until it reports or `deadline`."""
+        if process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, STOP_SIGNAL)
+        while not frames.report.finished:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or _follow(process, frames, remaining):
+                return
+
+    def _result(
+        self,
+        report: ChildReport,
+        ending: Ending,
+        exit_code: int | None,
+        elapsed: float,
+        max_duration_s: float,
+        cpu_limit_s: int,
+    ) -> ExecutionResult:
+        """The ExecutionResult for what was seen."""
+        progress = report.progress
+        common: dict[str, Any] = {
+            "steps_done": progress.done,
+            "steps_total": progress.total,
+            "wall_time_s": elapsed,
+            "exit_code": exit_code,
+        }
+        if report.has_output:
+            common |= {"output": report.output, "replay_npz": report.replay}
+        if ending == "cancelled":
+            return ExecutionResult(status=RunStatus.CANCELLED, **common)
+        if report.succeeded:
+            return ExecutionResult(status=RunStatus.SUCCEEDED, **common)
+        failure = report.failure
+        if ending == "timeout":
+            failure = failures.timeout(max_duration_s=max_duration_s, progress=progress)
+        elif failure is None:
+            failure = failures.from_exit(
+                exit_code=exit_code,
+                progress=progress,
+                cpu_limit_s=cpu_limit_s,
+                memory_limit_bytes=self.config.memory_limit_bytes,
+            )
+        return ExecutionResult(
+            status=RunStatus.FAILED,
+            failure_code=failure.code,
+            failure_reason=failure.reason,
+            **common,
+        )
+
+
+def _follow(process: BaseProcess, frames: FrameReader, timeout: float) -> bool:
+    """Wait up to `timeout` for a frame (handled) or the child's exit; True once it exited."""
+    waitables: list[Any] = [process.sentinel]
+    if not frames.closed:
+        waitables.append(frames.reader)
+    ready = wait(waitables, timeout=timeout)
+    if frames.reader in ready:
+        frames.read()
+        return False
+    if process.sentinel in ready:
+        frames.drain()
+        return True
+    return False
+
+
+def _not_started(exc: OSError | EOFError, elapsed: float) -> ExecutionResult:
+    """The child could not be started (the fork server is unavailable)."""
+    cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    return ExecutionResult(
+        status=RunStatus.FAILED,
+        failure_code=FailureCode.WORKER_LOST,
+        failure_reason=f"the simulation process could not be started ({cause}); retry the run",
+        wall_time_s=elapsed,
+    )
+
+
+def _reap(process: BaseProcess, *, grace_s: float) -> int | None:
+    """Give the child `grace_s` to exit, SIGKILL it if it has not, and reap it."""
+    process.join(grace_s)
+    if process.exitcode is None:
+        process.kill()
+        process.join(_REAP_TIMEOUT_S)
+    exit_code = process.exitcode
+    if exit_code is not None:
+        process.close()
+    return exit_code
+
+
+def _as_callable(cancel: CancelSignal | None) -> Callable[[], bool]:
+    """A cancellation check from an Event, a callable or nothing."""
+    if cancel is None:
+        return lambda: False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set
+    return cancel
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
+    """Schedule `callback` on `loop` from another thread; nothing if the loop has closed."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:  # closed: nobody is waiting for this run any more
+        return
+
+
+def _settle(
+    future: "asyncio.Future[ExecutionResult]",
+    result: ExecutionResult | None,
+    error: BaseException | None,
+) -> None:
+    """Complete `future` unless it was cancelled meanwhile."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    elif result is not None:
+        future.set_result(result)

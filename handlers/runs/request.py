@@ -1,0 +1,205 @@
+"""What to run: a request from either API, validated into an engine spec before anything is stored.
+
+`RunRequest` is what `/v1/runs` (RunCreate), `/api/sim/run` (SimRunRequest) and `qers run`
+ask for; `prepare` checks it completely (scenario, profile, bounds, the URDF) and turns it
+into the spec a simulation child runs. A rejected request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import MISSING
+
+from generated.models import RunCreate, SimRunRequest
+from handlers.errors import FieldError, NotFoundError, ValidationFailed
+from handlers.kit.paths import EXAMPLES_DIR
+from handlers.settings import Settings
+from handlers.webhooks import notifier as notify
+from handlers.webhooks.notifier import WebhookPlan
+from simengine import spec as engine_spec
+from simengine.assets import AssetRejected, check_urdf, resolve_urdf_path
+from simengine.errors import InvalidConfig
+
+# Where each RunRequest field sits in a RunCreate body, for 422 pointers.
+_V1_POINTERS = {
+    "scenario": "/scenario",
+    "profile": "/options/profile",
+    "seed": "/options/seed",
+    "steps": "/options/steps",
+    "dt": "/options/dt",
+    "record_replay": "/options/record_replay",
+    "max_duration_s": "/options/max_duration_s",
+    "params": "/config/params",
+    "urdf_path": "/config/urdf_path",
+    "replay_of": "/options/replay_of",
+    "webhook_url": "/options/webhook_url",
+    "webhook_secret": "/options/webhook_secret",
+}
+# SimRunRequest is flat: every field sits at the top of the body.
+_SIM_POINTERS = {name: f"/{name}" for name in _V1_POINTERS}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run, whichever API asked: `/v1/runs` (RunCreate) or `/api/sim/run`.
+
+    `None` means "absent" (the server default applies). `operation` names the operation
+    in 501 problems; `pointers` maps each field to its JSON pointer in the request body.
+    """
+
+    operation: str
+    scenario: str
+    pointers: Mapping[str, str]
+    profile: str | None = None
+    seed: int | None = None
+    steps: int | None = None
+    dt: float | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    urdf_path: str | None = None
+    tags: tuple[str, ...] = ()
+    max_duration_s: float | None = None
+    record_replay: bool | None = None
+    project_id: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    replay_of: str | None = None
+    # Batch children: the batch and the domain-randomisation episode (sampled in the child).
+    batch_id: str | None = None
+    episode: int | None = None
+    # Fields the client set explicitly (a replay refuses explicit values that differ).
+    explicit: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_run_create(cls, body: RunCreate) -> RunRequest:
+        """The request of `POST /v1/runs`."""
+        data = body.model_dump(mode="json")  # absent fields are left out
+        options: Mapping[str, Any] = data.get("options", {})
+        config: Mapping[str, Any] = data.get("config", {})
+        return cls(
+            operation="createRun",
+            scenario=body.scenario,
+            pointers=_V1_POINTERS,
+            profile=options.get("profile"),
+            seed=options.get("seed"),
+            steps=options.get("steps"),
+            dt=options.get("dt"),
+            params=config.get("params", {}),
+            urdf_path=config.get("urdf_path"),
+            tags=tuple(options.get("tags", ())),
+            max_duration_s=options.get("max_duration_s"),
+            record_replay=options.get("record_replay"),
+            project_id=options.get("project_id"),
+            webhook_url=options.get("webhook_url"),
+            webhook_secret=options.get("webhook_secret"),
+            replay_of=options.get("replay_of"),
+            explicit=frozenset(body.options.model_fields_set if body.options is not MISSING else ())
+            | frozenset(body.config.model_fields_set if body.config is not MISSING else ()),
+        )
+
+    @classmethod
+    def from_sim(cls, body: SimRunRequest) -> RunRequest:
+        """The request of `POST /api/sim/run`."""
+        data = body.model_dump(mode="json")
+        return cls(
+            operation="startSimRun",
+            scenario=body.scenario,
+            pointers=_SIM_POINTERS,
+            profile=data.get("profile"),
+            seed=data.get("seed"),
+            steps=data.get("steps"),
+            dt=data.get("dt"),
+            params=data.get("params", {}),
+            urdf_path=data.get("urdf_path"),
+            tags=tuple(data.get("tags", ())),
+            max_duration_s=data.get("max_duration_s"),
+            record_replay=data.get("record_replay"),
+            project_id=data.get("project_id"),
+            webhook_url=data.get("webhook_url"),
+            webhook_secret=data.get("webhook_secret"),
+        )
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A validated request: the engine spec, the wall-clock budget and the RunConfigSummary."""
+
+    spec: dict[str, Any]
+    max_duration_s: float
+    summary: dict[str, Any]
+    webhook: WebhookPlan | None = None
+
+    def portable_spec(self) -> dict[str, Any]:
+        """The spec without this host's absolute URDF path (a worker resolves the label)."""
+        return {**self.spec, "urdf_path": None}
+
+
+def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
+    """Validate `request` completely (nothing is stored yet); 4xx errors say what is wrong."""
+    pointers = request.pointers
+    if request.project_id is not None:  # projects are not built yet, so none exists
+        raise NotFoundError.resource("project", request.project_id)
+    max_duration_s = request.max_duration_s
+    if max_duration_s is None:
+        max_duration_s = settings.default_max_duration_s
+    if max_duration_s > settings.max_duration_ceiling_s:
+        raise _invalid(
+            pointers["max_duration_s"],
+            f"must be at most {settings.max_duration_ceiling_s:g} s on this server",
+        )
+    spec: dict[str, Any] = {
+        "scenario": request.scenario,
+        "profile": request.profile if request.profile is not None else "default",
+        "seed": request.seed if request.seed is not None else 0,
+        "steps": request.steps,
+        "dt": request.dt,
+        "params": dict(request.params),
+        "record_replay": request.record_replay if request.record_replay is not None else True,
+        "urdf_path": None,
+        "dr_episode": request.episode,
+    }
+    urdf_label = request.urdf_path
+    try:
+        validated = engine_spec.validate(spec)
+        if urdf_label is not None:
+            path = resolve_urdf_path(urdf_label, allowed_roots=[EXAMPLES_DIR])
+            check_urdf(path, root=EXAMPLES_DIR)
+            spec.update(urdf_path=str(path), urdf_label=urdf_label)
+            engine_spec.validate(spec)
+    except AssetRejected as exc:
+        raise _invalid(pointers["urdf_path"], exc.reason) from exc
+    except InvalidConfig as exc:
+        raise _invalid(pointers.get(exc.field, ""), exc.reason) from exc
+    spec.update(profile=validated.profile, steps=validated.steps, dt=validated.dt)
+    summary = {
+        "urdf_path": urdf_label,
+        "params": validated.params,
+        "seed": validated.seed,
+        "steps": validated.steps,
+        "dt": validated.dt,
+        "max_duration_s": max_duration_s,
+        "record_replay": validated.record_replay,
+    }
+    webhook = notify.plan(
+        url=request.webhook_url,
+        secret=request.webhook_secret,
+        settings=settings,
+        pointers=pointers,
+    )
+    return PreparedRun(spec=spec, max_duration_s=max_duration_s, summary=summary, webhook=webhook)
+
+
+def localize(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A portable spec with the URDF label resolved on this host (workers call this)."""
+    local = dict(spec)
+    label = local.get("urdf_label")
+    if label is not None:
+        local["urdf_path"] = str(resolve_urdf_path(label, allowed_roots=[EXAMPLES_DIR]))
+    return local
+
+
+def _invalid(pointer: str, reason: str) -> ValidationFailed:
+    error: FieldError = {"location": "body", "pointer": pointer, "reason": reason}
+    return ValidationFailed.for_fields([error])

@@ -1,0 +1,333 @@
+"""Runs: accept a request, execute it (here or on a worker), keep it in the run store.
+
+Embedded mode (no `REDIS_URL`): `create` runs the simulation synchronously in an
+isolated child and returns the finished run. Queued mode: `create` stores the run as
+QUEUED, enqueues it on Redis and returns at once; `qers worker` processes execute it
+(`handlers.worker.jobs`). The API process never imports pybullet: validation and the
+scenario/profile catalogues come from modules of `simengine` that do not load it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from generated.models import FailureCode, RunStatus
+from handlers.errors import ConflictError, ServiceUnavailable
+from handlers.idempotency.keys import Claim, IdempotencyStore, StoredResponse, run_once, store_for
+from handlers.isolation.executor import Executor
+from handlers.queue.client import RunQueue
+from handlers.runs import record as runrecord
+from handlers.runs.artifacts import RunArtifacts
+from handlers.runs.ids import new_run_id
+from handlers.runs.record import FINISHED
+from handlers.runs.request import RunRequest, prepare
+from handlers.runs.store import RunStore
+from handlers.settings import Settings
+from handlers.webhooks.notifier import WEBHOOK_FILE, Notifier, WebhookPlan
+from handlers.webhooks.sealing import SecretBox
+from simengine import api as engine_api
+
+__all__ = ["RunRequest", "RunService"]
+
+# How long a cancel request waits for a running run to reach its final state.
+CANCEL_WAIT_S = 2.5
+_CANCEL_POLL_S = 0.05
+PROGRESS_INTERVAL_S = 0.5
+_log = structlog.get_logger("qers.runs")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a create operation answers: the run, status code and headers; `replayed` when
+    an Idempotency-Key matched an earlier request."""
+
+    run: dict[str, Any]
+    status_code: int
+    headers: dict[str, str]
+    replayed: bool
+
+
+class RunService:
+    """The run lifecycle shared by `/v1/runs`, `/api/runs`, `/api/sim` and `qers run`."""
+
+    def __init__(
+        self, *, settings: Settings, executor: Executor, queue: RunQueue | None = None
+    ) -> None:
+        self._settings = settings
+        self._opened: RunStore | None = None
+        self._executor = executor
+        self._queue = queue
+        self._cancels: dict[str, threading.Event] = {}
+        self._keys: IdempotencyStore | None = None
+        self._box: SecretBox | None = None
+        self._notifier = Notifier(settings, queue)
+
+    @property
+    def queue(self) -> RunQueue | None:
+        """The run queue (queued mode), or None (embedded)."""
+        return self._queue
+
+    @property
+    def queued(self) -> bool:
+        """Whether `create` answers before the run executes (202) or after (200/201)."""
+        return self._queue is not None
+
+    @property
+    def _store(self) -> RunStore:
+        # Opened on first use, so a bad RUNS_DIR shows in health instead of stopping start-up.
+        if self._opened is None:
+            try:
+                self._opened = RunStore(self._settings.runs_dir)
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise ServiceUnavailable(f"Run storage is unavailable: {reason}.") from exc
+        return self._opened
+
+    def warm_up(self) -> None:
+        """Start the simulation fork server and the warm spares now."""
+        self._executor.warm_up()
+
+    def scenarios(self) -> list[dict[str, Any]]:
+        """Every scenario, as the Scenario contract shapes it."""
+        return engine_api.list_scenarios()
+
+    def profiles(self) -> list[dict[str, Any]]:
+        """Every reality profile, as the RealityProfile contract shapes it."""
+        return engine_api.list_profiles()
+
+    async def submit(
+        self,
+        request: RunRequest,
+        *,
+        origin: str,
+        idempotency_key: str | None,
+        body: Mapping[str, Any],
+        status_code: int,
+        location: str,
+    ) -> Submission:
+        """`create` behind an Idempotency-Key: a repeated request replays the first answer.
+
+        `status_code` and `location` (a template with `{id}`) are what the operation answers
+        for a new run; with a key, the same key and body get that first answer again (no
+        second run), another body 422, a request still in flight 409.
+        """
+
+        created: dict[str, Any] = {}
+
+        async def first() -> StoredResponse:
+            created.update(await self.create(request, origin=origin))
+            headers = {"Location": location.format(id=created["id"])}
+            # A generated webhook secret is shown once: replays show null.
+            return StoredResponse(status_code, _without_secret(created), headers)
+
+        if idempotency_key is None:
+            response = await first()
+            return Submission(created, response.status_code, response.headers, False)
+        claim = Claim.of(operation=request.operation, key=idempotency_key, body=body)
+        outcome = await run_once(self._idempotency_keys, claim, first)
+        stored = outcome.response
+        run = stored.body if outcome.replayed else created
+        return Submission(run, stored.status_code, stored.headers, outcome.replayed)
+
+    @property
+    def _idempotency_keys(self) -> IdempotencyStore:
+        if self._keys is None:
+            client = self._queue.redis if self._queue is not None else None
+            self._keys = store_for(self._settings, client)
+        return self._keys
+
+    async def create(
+        self, request: RunRequest, *, origin: str, after: str | None = None
+    ) -> dict[str, Any]:
+        """Validate and record one run, then execute it (embedded) or enqueue it (queued).
+
+        Everything is validated before the store sees the run: a rejected request
+        leaves nothing behind; neither does one that Redis could not take. The returned
+        document is the creation response: the only one that shows a generated webhook
+        secret. Queued mode: with `after` (a run id), the run waits until that run ended.
+        """
+        if request.replay_of is not None:
+            request = self.artifacts.replayed(request)
+        prepared = prepare(request, self._settings)
+        run_id = new_run_id()
+        files = {}
+        if prepared.webhook is not None:
+            files[WEBHOOK_FILE] = prepared.webhook.sealed_file(self._secret_box)
+        if self._queue is not None:
+            run = runrecord.new_run(run_id, request, prepared, origin=origin, status="QUEUED")
+            self._store.create(run, files)
+            try:
+                self._queue.enqueue(
+                    run_id,
+                    prepared.portable_spec(),
+                    max_duration_s=prepared.max_duration_s,
+                    after=after,
+                )
+            except ServiceUnavailable:
+                self._store.discard(run_id)
+                raise
+            return _with_secret(run, prepared.webhook)
+        run = runrecord.new_run(run_id, request, prepared, origin=origin, status="RUNNING")
+        self._store.create(run, files)
+        cancel = self._cancels.setdefault(run_id, threading.Event())
+        progress = runrecord.ProgressWriter(self._store, run, interval_s=PROGRESS_INTERVAL_S)
+        try:
+            result = await self._executor.execute_async(
+                {**prepared.spec, "run_id": run_id},
+                max_duration_s=prepared.max_duration_s,
+                on_progress=progress,
+                cancel_event=cancel,
+            )
+        finally:
+            self._cancels.pop(run_id, None)
+        finished = self._ended(runrecord.finish(self._store, progress.run, result))
+        self._executor.replenish()  # the run is stored: now a spare may warm up
+        return _with_secret(finished, prepared.webhook)
+
+    @property
+    def _secret_box(self) -> SecretBox:
+        if self._box is None:
+            self._box = SecretBox.from_settings(self._settings)
+        return self._box
+
+    def _ended(self, run: dict[str, Any]) -> dict[str, Any]:
+        """`run` has reached its final state: announce it (webhook)."""
+        self._notifier.run_ended(self._store, run)
+        return run
+
+    def discard(self, run_id: str) -> None:
+        """Remove a run that was never started (its batch was withdrawn); nothing remains."""
+        run = self._store.get(run_id)
+        if run["status"] not in ("CREATED", "QUEUED"):
+            raise ConflictError(f"Run {run_id} is {run['status']}; only a queued run is discarded.")
+        self._store.discard(run_id)
+
+    async def cancel(self, run_id: str) -> dict[str, Any]:
+        """Cancel a run: a queued one at once, a running one within about 2 s; 409 if finished.
+
+        Returns the run as it stands when the cancellation took effect (or when
+        `CANCEL_WAIT_S` ran out: then it is still RUNNING and will end CANCELLED).
+        """
+        run = self._store.get(run_id)
+        if run["status"] in FINISHED:
+            raise ConflictError(f"Run {run_id} is already {run['status']}; nothing to cancel.")
+        if self._queue is not None:
+            if self._queue.claim(run_id, "cancelled") == "cancelled":
+                # The job stays queued: a worker skips it at once, and jobs chained after
+                # it (batch lanes) are released as when any run ends.
+                current = self._store.get(run_id)
+                if current["status"] in FINISHED:  # e.g. failed by the reconciler meanwhile
+                    return current
+                return self._ended(runrecord.end(self._store, current, status=RunStatus.CANCELLED))
+            self._queue.request_stop(run_id)
+        else:
+            event = self._cancels.get(run_id)
+            if event is None:
+                raise ConflictError(f"Run {run_id} is not running in this server process.")
+            event.set()
+        return await self._settled(run_id)
+
+    def reconcile(self) -> list[str]:
+        """Fail `WORKER_LOST` every queued-mode run whose worker stopped beating."""
+        if self._queue is None or not self._queue.reconcile_turn():
+            return []
+        lost = []
+        for run_id in self._queue.lost():
+            run = self._store.get(run_id)
+            if run["status"] not in FINISHED:
+                self._lose(run)
+                lost.append(run_id)
+            else:
+                self._queue.forget(run_id)
+        return lost
+
+    async def _settled(self, run_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        run = self._store.get(run_id)
+        while run["status"] not in FINISHED and time.monotonic() < deadline:
+            await asyncio.sleep(_CANCEL_POLL_S)
+            run = self._store.get(run_id)
+        return run
+
+    def _lose(self, run: dict[str, Any]) -> dict[str, Any]:
+        assert self._queue is not None
+        after = self._settings.worker_lost_after_s
+        reason = (
+            f"the worker executing this run stopped sending heartbeats (none for {after:g} s): "
+            "it was killed or its host was lost; run it again"
+        )
+        lost = runrecord.end(
+            self._store,
+            run,
+            status=RunStatus.FAILED,
+            failure_code=FailureCode.WORKER_LOST,
+            reason=reason,
+        )
+        self._queue.forget(run["id"])
+        _log.warning("run lost with its worker", run_id=run["id"])
+        return self._ended(lost)
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        """One run document (404 when unknown); a queued-mode run whose worker is gone
+        is failed `WORKER_LOST` on the spot rather than shown RUNNING."""
+        run = self._store.get(run_id)
+        if self._queue is not None and run["status"] == "RUNNING":
+            try:
+                if not self._queue.alive(run_id):
+                    run = self._store.get(run_id)  # it may have finished just now
+                    if run["status"] == "RUNNING":
+                        run = self._lose(run)
+            except ServiceUnavailable:
+                pass  # Redis is down: show what the store says
+        return run
+
+    def list(self, **filters: Any) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of runs, newest first (including what workers wrote meanwhile)."""
+        self._store.sync_changes()
+        return self._store.list(**filters)
+
+    @property
+    def artifacts(self) -> RunArtifacts:
+        """Metrics, report, replay and steps of stored runs."""
+        return RunArtifacts(self._store)
+
+    def metrics(self, run_id: str, *, history: bool) -> dict[str, Any]:
+        """The RunMetrics document of a finished run (409 while it has none)."""
+        return self.artifacts.metrics(run_id, history=history)
+
+    def report(self, run_id: str) -> dict[str, Any]:
+        """The Report document of a finished run (409 while it has none)."""
+        return self.artifacts.report(run_id)
+
+    def replay(self, run_id: str, *, stride: int) -> dict[str, Any]:
+        """The ReplayBundle of a run: manifest plus every `stride`-th recorded step."""
+        return self.artifacts.replay(run_id, stride=stride)
+
+    def replay_npz(self, run_id: str) -> bytes:
+        """The recorded replay archive (`replay.npz`) of a run, as stored."""
+        return self.artifacts.replay_npz(run_id)
+
+    def step(self, run_id: str, step_index: int) -> dict[str, Any]:
+        """One recorded step (SimStep shape); outside 0..N-1 → 422 naming the range."""
+        return self.artifacts.step(run_id, step_index)
+
+
+def _with_secret(run: dict[str, Any], webhook: WebhookPlan | None) -> dict[str, Any]:
+    """The creation response: the run with a generated webhook secret, shown this once."""
+    if webhook is None or run.get("webhook") is None:
+        return run
+    shown = webhook.document(creation=True)["secret"]
+    return {**run, "webhook": {**run["webhook"], "secret": shown}}
+
+
+def _without_secret(run: dict[str, Any]) -> dict[str, Any]:
+    if run.get("webhook") is None:
+        return dict(run)
+    return {**run, "webhook": {**run["webhook"], "secret": None}}

@@ -1,0 +1,1 @@
+"""Simulation jobs (`/api/sim`): runs with origin `sim`, shaped as Jobs."""

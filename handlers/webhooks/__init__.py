@@ -1,0 +1,3 @@
+"""Run-end webhooks: planned at creation, sealed secrets, signed deliveries with retries, the
+SSRF guard.
+"""
