@@ -11,27 +11,27 @@ from fastapi import FastAPI
 
 from generated.api import build_app
 from generated.registry import HandlerRegistry
-from handlers.batch.api import BatchHandler
+from handlers.batch.api import BatchApi
 from handlers.batch.service import BatchService
-from handlers.benchmarks.api import BenchmarksHandler
+from handlers.benchmarks.api import BenchmarksApi
+from handlers.catalogue.api import ProfilesApi, ScenariosApi
+from handlers.catalogue.service import Catalogue
+from handlers.dashboard.api import DashboardApi
 from handlers.errors import ServiceUnavailable
-from handlers.health.api import HealthService
+from handlers.health.api import HealthApi
+from handlers.health.service import HealthService
 from handlers.http.middleware import install_middleware
-from handlers.http.not_built import (
-    PendingAi,
-    PendingAssets,
-    PendingDesign,
-    PendingProjects,
-)
+from handlers.http.not_built import AiNotBuilt, AssetsNotBuilt, DesignNotBuilt, ProjectsNotBuilt
 from handlers.http.problems import install_problem_handlers
+from handlers.idempotency.stores import store_for
 from handlers.isolation import forkserver
 from handlers.isolation.executor import Executor, ExecutorConfig
 from handlers.kit.logging import configure_logging
 from handlers.queue.client import RunQueue, connect
-from handlers.runs.api import DashboardHandler, ProfilesHandler, RunsHandler, ScenariosHandler
+from handlers.runs.api import RunsApi
 from handlers.runs.service import RunService
 from handlers.settings import Settings
-from handlers.sim.api import SimHandler
+from handlers.sim.api import SimApi
 
 _log = structlog.get_logger("qers.app")
 
@@ -43,25 +43,29 @@ def create_run_service(settings: Settings) -> RunService:
     # In the queued mode the workers run them; this process needs none.
     spares = 0 if queue is not None else settings.warm_spares
     executor = Executor(ExecutorConfig(spares=spares))
-    return RunService(settings=settings, executor=executor, queue=queue)
+    # One key store for every creating operation (runs, sim jobs, batches) of this server.
+    keys = store_for(settings, queue.redis if queue is not None else None)
+    return RunService(settings=settings, executor=executor, queue=queue, idempotency_keys=keys)
 
 
 def create_handlers(settings: Settings, runs: RunService | None = None) -> HandlerRegistry:
     """The handler object for every tag (see docs/status.md for what is built)."""
     runs = runs or create_run_service(settings)
+    catalogue = Catalogue()
+    batches = BatchService(runs, settings, idempotency_keys=runs.idempotency_keys)
     return HandlerRegistry(
-        health=HealthService(settings, runs.queue),
-        runs=RunsHandler(runs),
-        scenarios=ScenariosHandler(runs),
-        dashboard=DashboardHandler(runs),
-        projects=PendingProjects(),
-        assets=PendingAssets(),
-        design=PendingDesign(),
-        sim=SimHandler(runs),
-        benchmarks=BenchmarksHandler(settings),
-        ai=PendingAi(),
-        profiles=ProfilesHandler(runs),
-        batch=BatchHandler(BatchService(runs, settings), runs),
+        health=HealthApi(settings, HealthService(settings, runs.queue)),
+        runs=RunsApi(runs),
+        scenarios=ScenariosApi(catalogue),
+        dashboard=DashboardApi(runs),
+        projects=ProjectsNotBuilt(),
+        assets=AssetsNotBuilt(),
+        design=DesignNotBuilt(),
+        sim=SimApi(runs),
+        benchmarks=BenchmarksApi(settings),
+        ai=AiNotBuilt(),
+        profiles=ProfilesApi(catalogue),
+        batch=BatchApi(batches, runs),
     )
 
 

@@ -117,9 +117,8 @@ class MethodNotAllowed(QersError):
     @classmethod
     def for_methods(cls, method: str, allow: str) -> "MethodNotAllowed":
         """`method` is not one of `allow` (the `Allow` header value)."""
-        return cls(
-            f"Method {method} is not allowed here; allowed: {allow}.", headers={"Allow": allow}
-        )
+        detail = f"Method {method} is not allowed here; allowed: {allow}."
+        return cls(detail, headers={"Allow": allow})
 
 
 class ConflictError(QersError):
@@ -197,6 +196,11 @@ class ValidationFailed(QersError):
         noun = "field is" if len(listed) == 1 else "fields are"
         shown = f" (the first {limit} are listed)" if len(listed) > limit else ""
         return cls(f"{len(listed)} {noun} invalid{shown}.", errors=listed[:limit])
+
+    @classmethod
+    def at(cls, pointer: str, reason: str, location: FieldLocation = "body") -> "ValidationFailed":
+        """One invalid value: `pointer` into the request's `location` (the body by default)."""
+        return cls.for_fields([{"location": location, "pointer": pointer, "reason": reason}])
 
 
 class IdempotencyKeyReused(QersError):

@@ -47,6 +47,28 @@ def run_spec(
     return runner.run(validated, progress=progress, should_stop=should_stop)
 
 
+def gap_spec(
+    job: dict[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> JSONDict:
+    """G_dyn and G_perc of one recorded episode under each pseudo-reality profile.
+
+    See `simengine.openloop.gap_spec` for the job and result shapes.
+    """
+    from simengine import openloop  # loads pybullet: only a simulation child calls this
+
+    return openloop.gap_spec(job, progress=progress, should_stop=should_stop)
+
+
+def warm_spare() -> None:
+    """Warm a freshly forked spare child (see `simengine.preload.warm_spare`)."""
+    from simengine import preload  # loads pybullet: only a simulation child calls this
+
+    preload.warm_spare()
+
+
 def list_scenarios() -> list[JSONDict]:
     """Every scenario (Scenario shape), sorted by name."""
     return scenarios.list_scenarios()

@@ -13,11 +13,12 @@ from generated.models import (
 )
 from handlers.batch.compare import compare
 from handlers.batch.service import BatchService
+from handlers.http.responses import answer_created
 from handlers.runs.service import RunService
 
 
-class BatchHandler:
-    """Operations tagged `batch`."""
+class BatchApi:
+    """Implements `generated.protocols.BatchHandler`."""
 
     def __init__(self, service: BatchService, runs: RunService) -> None:
         self._service = service
@@ -28,10 +29,12 @@ class BatchHandler:
     ) -> BatchReport:
         """Run a batch: finished on return (embedded, 201) or queued (202)."""
         submitted = await self._service.submit(body, idempotency_key=idempotency_key)
-        response.status_code = submitted.status_code
-        response.headers.update(submitted.headers)
-        if submitted.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
+        answer_created(
+            response,
+            status_code=submitted.status_code,
+            headers=submitted.headers,
+            replayed=submitted.replayed,
+        )
         return BatchReport.model_validate(submitted.report)
 
     async def get_batch(self, *, batch_id: str, response: Response) -> BatchReport:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.errors import ConflictError, FieldError, ValidationFailed
+from handlers.errors import ConflictError, ValidationFailed
 from handlers.runs.service import RunService
 from simengine import api as engine_api
 from simengine.evaluation import flatten, pairwise
@@ -23,8 +23,7 @@ def compare(runs: RunService, run_ids: Sequence[str], metric_key: str) -> dict[s
     common = sorted(set.intersection(*(set(v) for v in values)))
     if metric_key not in common:
         reason = f"unknown metric {metric_key!r} for these runs; they all have: {', '.join(common)}"
-        error: FieldError = {"location": "body", "pointer": "/metric_key", "reason": reason}
-        raise ValidationFailed.for_fields([error])
+        raise ValidationFailed.at("/metric_key", reason)
     direction = _direction(documents[0]["scenario"], metric_key)
     series = [v[metric_key] for v in values]
     drop_abs, drop_rel = pairwise(series, direction)

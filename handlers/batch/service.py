@@ -21,9 +21,9 @@ from generated.models import BatchRequest
 from handlers.batch import report as batchreport
 from handlers.batch.plan import BatchPlan, default_concurrency, plan, with_batch_id
 from handlers.errors import ConflictError, QersError, ServiceUnavailable
-from handlers.idempotency.keys import Claim, IdempotencyStore, StoredResponse, run_once, store_for
+from handlers.idempotency.keys import IdempotencyStore, StoredResponse, respond_once
 from handlers.kit.documents import DocumentFolder
-from handlers.runs.record import now_iso
+from handlers.kit.timestamps import rfc3339
 from handlers.runs.service import RunService
 from handlers.settings import Settings
 from simengine import api as engine_api
@@ -47,13 +47,19 @@ class BatchSubmission:
 class BatchService:
     """Create, read and evaluate batches on top of a RunService."""
 
-    def __init__(self, runs: RunService, settings: Settings) -> None:
+    def __init__(
+        self,
+        runs: RunService,
+        settings: Settings,
+        *,
+        idempotency_keys: IdempotencyStore | None = None,
+    ) -> None:
         self._runs = runs
         self._settings = settings
         self.store = DocumentFolder(
             settings.runs_dir, folder=BATCH_FOLDER, kind="batch", prefix="bat_"
         )
-        self._keys: IdempotencyStore | None = None
+        self._keys = idempotency_keys
 
     async def submit(self, body: BatchRequest, *, idempotency_key: str | None) -> BatchSubmission:
         """`create` behind an optional Idempotency-Key (same semantics as runs)."""
@@ -63,13 +69,13 @@ class BatchService:
             report = await self.create(body)
             return StoredResponse(status_code, report, {"Location": _location(report["id"])})
 
-        if idempotency_key is None:
-            stored = await first()
-            return BatchSubmission(stored.body, stored.status_code, stored.headers, False)
-        claim = Claim.of(
-            operation="createBatch", key=idempotency_key, body=body.model_dump(mode="json")
+        outcome = await respond_once(
+            self._keys,
+            operation="createBatch",
+            key=idempotency_key,
+            body=body.model_dump(mode="json"),
+            create=first,
         )
-        outcome = await run_once(self._idempotency_keys, claim, first)
         stored = outcome.response
         return BatchSubmission(stored.body, stored.status_code, stored.headers, outcome.replayed)
 
@@ -78,7 +84,7 @@ class BatchService:
         concurrency = default_concurrency() if not self._runs.queued else self._workers()
         batch = plan(body, self._settings, concurrency=concurrency)
         batch_id = self.store.new_id()
-        record = {"id": batch_id, "spec": batch.spec, "project_id": None, "created_at": now_iso()}
+        record = {"id": batch_id, "spec": batch.spec, "project_id": None, "created_at": rfc3339()}
         if self._runs.queued:
             queue = self._runs.queue
             assert queue is not None
@@ -133,7 +139,7 @@ class BatchService:
             "batch_id": batch_id,
             "status": batchreport.status(tally),
             "complete": not any(tally[s] for s in batchreport.UNFINISHED),
-            "computed_at": now_iso(),
+            "computed_at": rfc3339(),
             "baseline_profile": baseline,
             "ranking_metric": scenario["primary_metric"],
             "metrics": scenario["metrics"],
@@ -188,13 +194,6 @@ class BatchService:
         except Exception:  # counted again when it matters; Redis is pinged before storing
             count = 1
         return max(1, min(64, int(count)))
-
-    @property
-    def _idempotency_keys(self) -> IdempotencyStore:
-        if self._keys is None:
-            queue = self._runs.queue
-            self._keys = store_for(self._settings, queue.redis if queue is not None else None)
-        return self._keys
 
 
 def _location(batch_id: str) -> str:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from fastapi import Response
 
 from generated.models import BenchmarkReport
-from handlers.benchmarks.suite import latest
+from handlers.benchmarks.service import latest
 from handlers.errors import NotFoundError
 from handlers.settings import Settings
 
 NO_BENCHMARK = "No benchmark has been run yet; run `qers bench gaps` to produce one."
 
 
-class BenchmarksHandler:
-    """Operations tagged `benchmarks`."""
+class BenchmarksApi:
+    """Implements `generated.protocols.BenchmarksHandler`."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from handlers.benchmarks.suite import run_benchmark, suite, task_count
+from handlers.benchmarks.service import run_benchmark, suite, task_count
 from handlers.errors import QersError
 from handlers.isolation.executor import Executor
 from handlers.runs.service import RunService

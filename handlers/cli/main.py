@@ -103,7 +103,7 @@ def worker(
     """Execute queued runs from Redis (needs REDIS_URL; any number, on any host)."""
     from handlers.kit.logging import configure_logging
     from handlers.settings import Settings
-    from handlers.worker.jobs import run_worker
+    from handlers.worker.main import run_worker
 
     settings = Settings.from_env()
     if not settings.redis_url:

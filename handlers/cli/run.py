@@ -25,8 +25,10 @@ from rich.table import Table
 
 from generated.models import RunCreate
 from handlers.errors import QersError
-from handlers.isolation.executor import CancelSignal, ExecutionResult, Executor
-from handlers.runs.service import RunRequest, RunService
+from handlers.isolation.executor import CancelSignal, Executor
+from handlers.isolation.outcome import ExecutionResult
+from handlers.runs.request import RunRequest
+from handlers.runs.service import RunService
 from handlers.settings import Settings
 from simengine import api as engine_api
 

@@ -26,7 +26,7 @@ from generated.models import (
 from handlers.errors import NotImplementedOperation
 
 
-class PendingProjects:
+class ProjectsNotBuilt:
     """`ProjectsHandler` operations that are not implemented yet."""
 
     async def list_projects(
@@ -40,7 +40,7 @@ class PendingProjects:
         raise NotImplementedOperation("createProject")
 
 
-class PendingAssets:
+class AssetsNotBuilt:
     """`AssetsHandler` operations that are not implemented yet."""
 
     async def import_asset(
@@ -60,7 +60,7 @@ class PendingAssets:
         raise NotImplementedOperation("listAssets")
 
 
-class PendingDesign:
+class DesignNotBuilt:
     """`DesignHandler` operations that are not implemented yet."""
 
     async def segment_asset(self, *, body: SegmentRequest, response: Response) -> SegmentResult:
@@ -70,7 +70,7 @@ class PendingDesign:
         raise NotImplementedOperation("buildLinkage")
 
 
-class PendingAi:
+class AiNotBuilt:
     """`AiHandler` operations that are not implemented yet."""
 
     async def create_plan(self, *, body: PlanRequest, response: Response) -> Plan:

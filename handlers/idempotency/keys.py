@@ -20,11 +20,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-import redis
 import structlog
 
 from handlers.errors import IdempotencyInProgress, IdempotencyKeyReused, ServiceUnavailable
-from handlers.settings import Settings
 
 ANONYMOUS = "anonymous"  # the scope of every caller until auth exists
 
@@ -107,13 +105,6 @@ def check_stored(
     return StoredResponse.decode(response)
 
 
-def store_for(settings: Settings, redis_client: redis.Redis | None) -> IdempotencyStore:
-    """Redis in queued mode (REDIS_URL set), else a SQLite file under RUNS_DIR."""
-    from handlers.idempotency.stores import store_for as choose  # the stores import this module
-
-    return choose(settings, redis_client)
-
-
 @dataclass(frozen=True)
 class Outcome:
     """The response to send, and whether it was replayed from an earlier request."""
@@ -151,6 +142,26 @@ async def run_once(
     except ServiceUnavailable:
         _log.warning("idempotency key not completed", operation=claim.operation)
     return Outcome(response, replayed=False)
+
+
+async def respond_once(
+    store: IdempotencyStore | None,
+    *,
+    operation: str,
+    key: str | None,
+    body: Mapping[str, Any],
+    create: Callable[[], Awaitable[StoredResponse]],
+) -> Outcome:
+    """A creating POST's answer: `create()` once per Idempotency-Key and body.
+
+    Without a key, `create()` simply runs. With one, the same key and body get the first
+    answer again (no second resource), another body a 422, a request still in flight 409.
+    """
+    if key is None:
+        return Outcome(await create(), replayed=False)
+    if store is None:
+        raise RuntimeError(f"{operation} got an Idempotency-Key but no key store is set up")
+    return await run_once(store, Claim.of(operation=operation, key=key, body=body), create)
 
 
 def _release_if_claimed(

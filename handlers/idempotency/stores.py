@@ -5,6 +5,7 @@ Both implement `handlers.idempotency.keys.IdempotencyStore`; `store_for(settings
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -69,14 +70,23 @@ class SqliteIdempotencyStore:
         self.lease_s = lease_s
         self._busy_timeout_ms = int(busy_timeout_s * 1000)
         self._retry_after_s = retry_after_s
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._create_schema()
-        except sqlite3.DatabaseError:  # not a database: losing the keys beats every POST failing
-            _log.warning("idempotency store unreadable; recreating it", path=str(path))
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                path.with_name(path.name + suffix).unlink(missing_ok=True)
-            self._create_schema()
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    def _prepare(self) -> None:
+        """Folder and schema, made on first use: a bad RUNS_DIR fails requests, not start-up."""
+        with self._ready_lock:
+            if self._ready:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._create_schema()
+            except sqlite3.DatabaseError:  # not a database: losing the keys beats failing POSTs
+                _log.warning("idempotency store unreadable; recreating it", path=str(self.path))
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+                self._create_schema()
+            self._ready = True
 
     def begin(self, claim: Claim) -> StoredResponse | None:
         """See `IdempotencyStore.begin`."""
@@ -123,12 +133,37 @@ class SqliteIdempotencyStore:
             )
 
     def _create_schema(self) -> None:
-        with self._transaction() as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.executescript(_SCHEMA)
+        # Several processes may do this at once (their first requests race). Switching the
+        # journal mode does not wait for a busy database (SQLite's busy handler is not
+        # called for it), so it is retried here until busy_timeout; the tables are made in
+        # one IMMEDIATE transaction, which waits by itself.
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            db = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as exc:  # another process is switching it now
+                if time.monotonic() >= deadline:
+                    raise self._unavailable(exc) from exc
+                time.sleep(0.01)
+            finally:
+                db.close()
+        with self._session(immediate=True) as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
 
     @contextmanager
     def _transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        if not self._ready:
+            self._prepare()
+        with self._session(immediate=immediate) as db:
+            yield db
+
+    @contextmanager
+    def _session(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
         try:
             db = sqlite3.connect(self.path, isolation_level=None)
         except sqlite3.OperationalError as exc:

@@ -5,7 +5,6 @@ only; the engine (pybullet, numpy) is already loaded there. Every frame it sends
 JSON or raw bytes, never a pickle: the parent does not trust what a child says.
 """
 
-import ctypes
 import importlib
 import json
 import math
@@ -19,7 +18,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-PR_SET_PDEATHSIG = 1
+from handlers.kit.process import die_with_parent
+
 PRELOAD_ENV = "QERS_SIM_PRELOAD"  # read by handlers.isolation.preload in the fork server
 KIND_PROGRESS = "progress"
 KIND_RESULT = "result"
@@ -30,6 +30,9 @@ READY = b"ready"  # a spare's first frame: warmed up, waiting for its job
 # True, the engine ends at the next step and reports what it has (a partial result).
 STOP_SIGNAL = signal.SIGUSR1
 Target = Callable[..., Any]
+# A target as the parent names it: the function itself, or "module:function" for a module
+# the parent must not import (one that loads pybullet, or one that fails to import).
+TargetRef = Target | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ def child_main(job: ChildJob, conn: Connection) -> None:
     carries a `partial_output` dict (what the run produced before it failed) is reported
     as an error frame marked `has_output`, followed by that output like a result.
     """
-    _die_with_parent()
+    die_with_parent()
     stop = _StopRequest()
     _silence_stdout()
     _set_limits(job)
@@ -66,6 +69,13 @@ def child_main(job: ChildJob, conn: Connection) -> None:
         _report_error(conn, exc, progress)
     finally:
         conn.close()
+
+
+def target_name(target: TargetRef) -> str:
+    """The "module:function" name a child resolves `target` by (jobs cross a pipe)."""
+    if isinstance(target, str):
+        return target
+    return f"{target.__module__}:{target.__qualname__}"
 
 
 def resolve_target(target: str) -> Target:
@@ -188,14 +198,6 @@ def _lower(which: int, soft: int, hard: int) -> None:
     resource.setrlimit(which, (soft, hard))
 
 
-def _die_with_parent() -> None:
-    # If the fork server dies, its children must not run on unsupervised (Linux only).
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-
-
 def _silence_stdout() -> None:
     # pybullet prints from C (build banner, warnings with source paths) to fd 1,
     # which the API process uses for its JSON log lines.
@@ -207,7 +209,7 @@ def _silence_stdout() -> None:
 def spare_main(warm_up: str, jobs: Connection, conn: Connection) -> None:
     """A child forked ahead of demand: warms up, says `ready`, then runs the job it gets.
 
-    The warm-up (`warm_up`, "module:function") pays a fresh child's first-touch costs
+    The warm-up (`warm_up`, a target name) pays a fresh child's first-touch costs
     (copy-on-write faults of the engine's memory, first loads) before any job waits for
     it. Nothing a run computes depends on it: the run builds its world from its spec.
     EOF on `jobs` (the parent went away or retired the spare) ends it quietly.

@@ -18,28 +18,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any, Literal
+from typing import Any
 
-from generated.models.FailureCode_schema import FailureCode
-from generated.models.RunStatus_schema import RunStatus
-from handlers.isolation import failures, forkserver
-from handlers.isolation.child import STOP_SIGNAL, ChildJob, child_main, cpu_limit_for
+from handlers.isolation import forkserver, outcome
+from handlers.isolation.child import (
+    STOP_SIGNAL,
+    ChildJob,
+    TargetRef,
+    child_main,
+    cpu_limit_for,
+    target_name,
+)
 from handlers.isolation.frames import ChildReport, FrameReader, ProgressCallback
+from handlers.isolation.outcome import Ending, ExecutionResult
 from handlers.isolation.spares import SparePool
+from simengine import api as engine_api
 
-DEFAULT_TARGET = "simengine.api:run_spec"
+# What a child runs by default: one simulation (simengine.api imports no pybullet itself).
+DEFAULT_TARGET = engine_api.run_spec
 GIB = 1024**3
 _REAP_TIMEOUT_S = 5.0  # after SIGKILL; only a lost fork server could make this wait
 CancelSignal = threading.Event | Callable[[], bool]
-# How supervision ended; "aborted": the parent itself raised (e.g. on_progress did).
-Ending = Literal["reported", "exited", "timeout", "cancelled", "aborted"]
 
 
 @dataclass(frozen=True, slots=True)
 class ExecutorConfig:
     """Limits and timings for simulation children."""
 
-    target: str = DEFAULT_TARGET
+    target: TargetRef = DEFAULT_TARGET
     memory_limit_bytes: int = 2 * GIB
     cpu_margin_s: float = 5.0
     progress_interval_s: float = 0.1
@@ -50,26 +56,7 @@ class ExecutorConfig:
     max_frame_bytes: int = 256 * 1024 * 1024
     # Warm spare children kept ready (handlers.isolation.spares); 0: every run forks when it starts.
     spares: int = 0
-    spare_warm_up: str = "simengine.preload:warm_spare"
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionResult:
-    """How one run ended: SUCCEEDED with the engine's output, FAILED, or CANCELLED.
-
-    A FAILED or CANCELLED result carries `output` and `replay_npz` when the child
-    reported what it had done before it stopped (a partial result).
-    """
-
-    status: RunStatus
-    output: dict[str, Any] | None = None
-    replay_npz: bytes | None = None
-    failure_code: FailureCode | None = None
-    failure_reason: str | None = None
-    steps_done: int = 0
-    steps_total: int | None = None
-    wall_time_s: float = 0.0
-    exit_code: int | None = None
+    spare_warm_up: TargetRef = engine_api.warm_spare
 
 
 class Executor:
@@ -77,9 +64,11 @@ class Executor:
 
     def __init__(self, config: ExecutorConfig | None = None) -> None:
         self.config = config or ExecutorConfig()
-        forkserver.configure(preload=forkserver.preload_for(self.config.target))
-        spares = self.config.spares if self.config.target == DEFAULT_TARGET else 0
-        self.spares = SparePool(size=spares, warm_up=self.config.spare_warm_up)
+        self._target = target_name(self.config.target)
+        forkserver.configure(preload=forkserver.preload_for(self._target))
+        # A spare warms up the simulation engine: other targets fork when they start.
+        spares = self.config.spares if self.config.target is DEFAULT_TARGET else 0
+        self.spares = SparePool(size=spares, warm_up=target_name(self.config.spare_warm_up))
 
     def warm_up(self) -> None:
         """Start the fork server now (it imports the engine) rather than on the first run,
@@ -101,7 +90,7 @@ class Executor:
         started = time.monotonic()
         cpu_limit_s = cpu_limit_for(max_duration_s, margin_s=self.config.cpu_margin_s)
         job = ChildJob(
-            target=self.config.target,
+            target=self._target,
             spec=spec,
             cpu_limit_s=cpu_limit_s,
             memory_limit_bytes=self.config.memory_limit_bytes,
@@ -109,7 +98,7 @@ class Executor:
         )
         started_child = self._hand_to_spare(job) or self._start(job)
         if isinstance(started_child, BaseException):
-            return _not_started(started_child, time.monotonic() - started)
+            return outcome.not_started(started_child, time.monotonic() - started)
         process, reader = started_child
         frames = FrameReader(
             reader=reader,
@@ -142,7 +131,15 @@ class Executor:
                 exit_code = _reap(process, grace_s=grace_s)
             reader.close()
         elapsed = time.monotonic() - started
-        return self._result(frames.report, ending, exit_code, elapsed, max_duration_s, cpu_limit_s)
+        return outcome.classify(
+            frames.report,
+            ending=ending,
+            exit_code=exit_code,
+            elapsed_s=elapsed,
+            max_duration_s=max_duration_s,
+            cpu_limit_s=cpu_limit_s,
+            memory_limit_bytes=self.config.memory_limit_bytes,
+        )
 
     def replenish(self) -> None:
         """Start warm spares up to the pool's size. Called by the caller once it has
@@ -242,46 +239,6 @@ class Executor:
             if remaining <= 0 or _follow(process, frames, remaining):
                 return
 
-    def _result(
-        self,
-        report: ChildReport,
-        ending: Ending,
-        exit_code: int | None,
-        elapsed: float,
-        max_duration_s: float,
-        cpu_limit_s: int,
-    ) -> ExecutionResult:
-        """The ExecutionResult for what was seen."""
-        progress = report.progress
-        common: dict[str, Any] = {
-            "steps_done": progress.done,
-            "steps_total": progress.total,
-            "wall_time_s": elapsed,
-            "exit_code": exit_code,
-        }
-        if report.has_output:
-            common |= {"output": report.output, "replay_npz": report.replay}
-        if ending == "cancelled":
-            return ExecutionResult(status=RunStatus.CANCELLED, **common)
-        if report.succeeded:
-            return ExecutionResult(status=RunStatus.SUCCEEDED, **common)
-        failure = report.failure
-        if ending == "timeout":
-            failure = failures.timeout(max_duration_s=max_duration_s, progress=progress)
-        elif failure is None:
-            failure = failures.from_exit(
-                exit_code=exit_code,
-                progress=progress,
-                cpu_limit_s=cpu_limit_s,
-                memory_limit_bytes=self.config.memory_limit_bytes,
-            )
-        return ExecutionResult(
-            status=RunStatus.FAILED,
-            failure_code=failure.code,
-            failure_reason=failure.reason,
-            **common,
-        )
-
 
 def _follow(process: BaseProcess, frames: FrameReader, timeout: float) -> bool:
     """Wait up to `timeout` for a frame (handled) or the child's exit; True once it exited."""
@@ -296,17 +253,6 @@ def _follow(process: BaseProcess, frames: FrameReader, timeout: float) -> bool:
         frames.drain()
         return True
     return False
-
-
-def _not_started(exc: OSError | EOFError, elapsed: float) -> ExecutionResult:
-    """The child could not be started (the fork server is unavailable)."""
-    cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-    return ExecutionResult(
-        status=RunStatus.FAILED,
-        failure_code=FailureCode.WORKER_LOST,
-        failure_reason=f"the simulation process could not be started ({cause}); retry the run",
-        wall_time_s=elapsed,
-    )
 
 
 def _reap(process: BaseProcess, *, grace_s: float) -> int | None:

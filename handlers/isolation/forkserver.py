@@ -18,8 +18,8 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from handlers.isolation.child import PRELOAD_ENV
+from handlers.kit.names import FORK_SERVER_ENTRY, FORK_SERVER_PRELOAD
 
-ENGINE_PRELOAD = ("numpy", "pybullet", "handlers.isolation.child", "simengine.preload")
 # Preparation data that would make every child re-run the API's main script
 # (uvicorn's or qers' entry point: 0.1-1 s of imports). Children need only the target.
 _MAIN_KEYS = ("init_main_from_path", "init_main_from_name")
@@ -31,7 +31,7 @@ _CONTEXT: ForkServerContext = multiprocessing.get_context("forkserver")
 def preload_for(target: str) -> list[str]:
     """The modules the fork server imports for children that call `target`."""
     module_name = target.partition(":")[0]
-    return [*ENGINE_PRELOAD, *([module_name] if module_name else [])]
+    return [*FORK_SERVER_PRELOAD, *([module_name] if module_name else [])]
 
 
 def configure(*, preload: Sequence[str]) -> None:
@@ -40,7 +40,7 @@ def configure(*, preload: Sequence[str]) -> None:
     # the first module that raises (see handlers.isolation.preload).
     # The owner's pid keeps any other importer of simpreload (the API) from preloading.
     os.environ[PRELOAD_ENV] = f"{os.getpid()}:{','.join(preload)}"
-    _CONTEXT.set_forkserver_preload(["handlers.isolation.preload"])
+    _CONTEXT.set_forkserver_preload([FORK_SERVER_ENTRY])
 
 
 def ensure_running() -> None:

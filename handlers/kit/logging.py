@@ -4,13 +4,13 @@ import json
 import logging
 import sys
 import threading
-from datetime import UTC, datetime
 from typing import TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from handlers.kit.redaction import redact_secrets
+from handlers.kit.timestamps import rfc3339
 
 ACCESS_LOGGER = "qers.access"
 _write_lock = threading.Lock()
@@ -60,7 +60,7 @@ def log_access(
         return
     # Same shape as the structlog lines, without json.dumps on the common path;
     # `request_id` always matches a strict pattern (handlers.http.requestid).
-    stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    stamp = rfc3339()
     _Sink.write_line(
         f'{{"event": "request", "method": {_json_str(method)}, "route": {_json_str(route)}, '
         f'"status": {"null" if status is None else status}, "duration_ms": {duration_ms}, '

@@ -22,9 +22,9 @@ from rq.job import Dependency
 from rq.serializers import JSONSerializer
 
 from handlers.errors import ServiceUnavailable
+from handlers.kit.names import RUN_JOB
 from handlers.settings import Settings
 
-JOB_FUNCTION = "handlers.worker.jobs.execute_run"
 ACTIVE_KEY = "qers:active"  # ids of runs a worker is executing
 RECONCILE_LOCK = "qers:reconcile"
 CLAIM_TTL_S = 7 * 86400  # longer than any run waits in the queue
@@ -82,7 +82,7 @@ class RunQueue:
         depends_on = None if after is None else Dependency(jobs=[after], allow_failure=True)
         with self.available():
             self.queue.enqueue_call(
-                func=JOB_FUNCTION,
+                func=RUN_JOB,
                 args=(run_id, dict(spec), max_duration_s),
                 job_id=run_id,
                 timeout=int(max_duration_s) + JOB_TIMEOUT_MARGIN_S,

@@ -66,8 +66,7 @@ class RunArtifacts:
                 if recorded
                 else f"run {run_id} recorded no steps, so no step_index is valid"
             )
-            error: FieldError = {"location": "query", "pointer": "/step_index", "reason": reason}
-            raise ValidationFailed.for_fields([error])
+            raise ValidationFailed.at("/step_index", reason, location="query")
         return engine_replay.sim_step(manifest, arrays, step_index)
 
     def _replay(self, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:

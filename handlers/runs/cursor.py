@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
-from handlers.errors import FieldError, ValidationFailed
+from handlers.errors import ValidationFailed
 from handlers.runs.ids import is_valid_run_id
 
 CURSOR_POINTER = "/cursor"
@@ -62,10 +62,10 @@ def decode_cursor(cursor: str, filters: RunFilters) -> Position:
     """
     payload = _payload(cursor)
     if payload is None:
-        raise _invalid(_NOT_A_CURSOR)
+        raise ValidationFailed.at(CURSOR_POINTER, _NOT_A_CURSOR, location="query")
     created_us, run_id, fingerprint = payload
     if fingerprint != filters.fingerprint():
-        raise _invalid(_OTHER_FILTERS)
+        raise ValidationFailed.at(CURSOR_POINTER, _OTHER_FILTERS, location="query")
     return Position(created_us, run_id)
 
 
@@ -85,8 +85,3 @@ def _payload(cursor: str) -> tuple[int, str, str] | None:
     if not is_valid_run_id(run_id) or not isinstance(fingerprint, str):
         return None
     return created_us, run_id, fingerprint
-
-
-def _invalid(reason: str) -> ValidationFailed:
-    error = FieldError(location="query", pointer=CURSOR_POINTER, reason=reason)
-    return ValidationFailed.for_fields([error])

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from generated.models import FailureCode, RunStatus
-from handlers.isolation.executor import ExecutionResult
+from handlers.isolation.outcome import ExecutionResult
+from handlers.kit.timestamps import rfc3339
 from handlers.runs.request import PreparedRun, RunRequest
-from handlers.webhooks.notifier import message_id_for
+from handlers.webhooks.plan import WebhookPlan, message_id_for
 from simengine import api as engine_api
 from simengine.evaluation import ENGINE_KEYS
 from simengine.versions import engine_info
@@ -39,7 +39,7 @@ def new_run(
     run_id: str, request: RunRequest, prepared: PreparedRun, *, origin: str, status: str
 ) -> dict[str, Any]:
     """The Run document of an accepted request, in `status` (RUNNING or QUEUED)."""
-    now = now_iso()
+    now = rfc3339()
     return {
         "id": run_id,
         "status": status,
@@ -70,7 +70,7 @@ def new_run(
 
 def as_running(run: Mapping[str, Any]) -> dict[str, Any]:
     """`run` as it starts stepping."""
-    return {**run, "status": "RUNNING", "started_at": now_iso()}
+    return {**run, "status": "RUNNING", "started_at": rfc3339()}
 
 
 def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -
     finished = {
         **run,
         "status": status,
-        "finished_at": now_iso(),
+        "finished_at": rfc3339(),
         "failure_code": result.failure_code.value if result.failure_code else None,
         "failure_reason": result.failure_reason,
         "dr_sample": output.get("dr_sample") or {},
@@ -118,7 +118,7 @@ def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -
         finished["webhook"] = {**run["webhook"], "message_id": message_id_for(run_id)}
     report = {
         "run_id": run_id,
-        "generated_at": now_iso(),
+        "generated_at": rfc3339(),
         "run": finished,
         "metrics": None if metrics_document is None else {**metrics_document, "history": None},
         "profile": output.get("applied_profile") or _profile(finished["profile"]),
@@ -176,11 +176,6 @@ def _summary(metrics: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def _json(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
-
-
-def now_iso() -> str:
-    """Now, as RFC 3339 UTC with microseconds."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _profile(name: str) -> dict[str, Any]:
@@ -241,3 +236,18 @@ def end(
         steps_done=run["progress"]["steps_done"],
     )
     return finish(writer, run, result)
+
+
+def with_shown_secret(run: dict[str, Any], webhook: WebhookPlan | None) -> dict[str, Any]:
+    """The creation response: the run with a generated webhook secret, shown this once."""
+    if webhook is None or run.get("webhook") is None:
+        return run
+    shown = webhook.document(creation=True)["secret"]
+    return {**run, "webhook": {**run["webhook"], "secret": shown}}
+
+
+def without_secret(run: dict[str, Any]) -> dict[str, Any]:
+    """The run as stored and replayed: a webhook secret is never shown again."""
+    if run.get("webhook") is None:
+        return dict(run)
+    return {**run, "webhook": {**run["webhook"], "secret": None}}

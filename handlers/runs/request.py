@@ -14,11 +14,11 @@ from typing import Any
 from pydantic import MISSING
 
 from generated.models import RunCreate, SimRunRequest
-from handlers.errors import FieldError, NotFoundError, ValidationFailed
+from handlers.errors import NotFoundError, ValidationFailed
 from handlers.kit.paths import EXAMPLES_DIR
 from handlers.settings import Settings
-from handlers.webhooks import notifier as notify
-from handlers.webhooks.notifier import WebhookPlan
+from handlers.webhooks import plan as webhook_plan
+from handlers.webhooks.plan import WebhookPlan
 from simengine import spec as engine_spec
 from simengine.assets import AssetRejected, check_urdf, resolve_urdf_path
 from simengine.errors import InvalidConfig
@@ -145,7 +145,7 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
     if max_duration_s is None:
         max_duration_s = settings.default_max_duration_s
     if max_duration_s > settings.max_duration_ceiling_s:
-        raise _invalid(
+        raise ValidationFailed.at(
             pointers["max_duration_s"],
             f"must be at most {settings.max_duration_ceiling_s:g} s on this server",
         )
@@ -169,9 +169,9 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
             spec.update(urdf_path=str(path), urdf_label=urdf_label)
             engine_spec.validate(spec)
     except AssetRejected as exc:
-        raise _invalid(pointers["urdf_path"], exc.reason) from exc
+        raise ValidationFailed.at(pointers["urdf_path"], exc.reason) from exc
     except InvalidConfig as exc:
-        raise _invalid(pointers.get(exc.field, ""), exc.reason) from exc
+        raise ValidationFailed.at(pointers.get(exc.field, ""), exc.reason) from exc
     spec.update(profile=validated.profile, steps=validated.steps, dt=validated.dt)
     summary = {
         "urdf_path": urdf_label,
@@ -182,7 +182,7 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
         "max_duration_s": max_duration_s,
         "record_replay": validated.record_replay,
     }
-    webhook = notify.plan(
+    webhook = webhook_plan.plan(
         url=request.webhook_url,
         secret=request.webhook_secret,
         settings=settings,
@@ -198,8 +198,3 @@ def localize(spec: Mapping[str, Any]) -> dict[str, Any]:
     if label is not None:
         local["urdf_path"] = str(resolve_urdf_path(label, allowed_roots=[EXAMPLES_DIR]))
     return local
-
-
-def _invalid(pointer: str, reason: str) -> ValidationFailed:
-    error: FieldError = {"location": "body", "pointer": pointer, "reason": reason}
-    return ValidationFailed.for_fields([error])

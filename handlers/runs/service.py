@@ -20,7 +20,7 @@ import structlog
 
 from generated.models import FailureCode, RunStatus
 from handlers.errors import ConflictError, ServiceUnavailable
-from handlers.idempotency.keys import Claim, IdempotencyStore, StoredResponse, run_once, store_for
+from handlers.idempotency.keys import IdempotencyStore, StoredResponse, respond_once
 from handlers.isolation.executor import Executor
 from handlers.queue.client import RunQueue
 from handlers.runs import record as runrecord
@@ -30,11 +30,9 @@ from handlers.runs.record import FINISHED
 from handlers.runs.request import RunRequest, prepare
 from handlers.runs.store import RunStore
 from handlers.settings import Settings
-from handlers.webhooks.notifier import WEBHOOK_FILE, Notifier, WebhookPlan
+from handlers.webhooks.notifier import Notifier
+from handlers.webhooks.plan import WEBHOOK_FILE
 from handlers.webhooks.sealing import SecretBox
-from simengine import api as engine_api
-
-__all__ = ["RunRequest", "RunService"]
 
 # How long a cancel request waits for a running run to reach its final state.
 CANCEL_WAIT_S = 2.5
@@ -58,14 +56,20 @@ class RunService:
     """The run lifecycle shared by `/v1/runs`, `/api/runs`, `/api/sim` and `qers run`."""
 
     def __init__(
-        self, *, settings: Settings, executor: Executor, queue: RunQueue | None = None
+        self,
+        *,
+        settings: Settings,
+        executor: Executor,
+        queue: RunQueue | None = None,
+        idempotency_keys: IdempotencyStore | None = None,
     ) -> None:
         self._settings = settings
         self._opened: RunStore | None = None
+        self._artifacts: RunArtifacts | None = None
         self._executor = executor
         self._queue = queue
         self._cancels: dict[str, threading.Event] = {}
-        self._keys: IdempotencyStore | None = None
+        self.idempotency_keys = idempotency_keys
         self._box: SecretBox | None = None
         self._notifier = Notifier(settings, queue)
 
@@ -90,17 +94,16 @@ class RunService:
                 raise ServiceUnavailable(f"Run storage is unavailable: {reason}.") from exc
         return self._opened
 
+    @property
+    def artifacts(self) -> RunArtifacts:
+        """Metrics, report, replay and steps of stored runs."""
+        if self._artifacts is None:
+            self._artifacts = RunArtifacts(self._store)
+        return self._artifacts
+
     def warm_up(self) -> None:
         """Start the simulation fork server and the warm spares now."""
         self._executor.warm_up()
-
-    def scenarios(self) -> list[dict[str, Any]]:
-        """Every scenario, as the Scenario contract shapes it."""
-        return engine_api.list_scenarios()
-
-    def profiles(self) -> list[dict[str, Any]]:
-        """Every reality profile, as the RealityProfile contract shapes it."""
-        return engine_api.list_profiles()
 
     async def submit(
         self,
@@ -125,23 +128,18 @@ class RunService:
             created.update(await self.create(request, origin=origin))
             headers = {"Location": location.format(id=created["id"])}
             # A generated webhook secret is shown once: replays show null.
-            return StoredResponse(status_code, _without_secret(created), headers)
+            return StoredResponse(status_code, runrecord.without_secret(created), headers)
 
-        if idempotency_key is None:
-            response = await first()
-            return Submission(created, response.status_code, response.headers, False)
-        claim = Claim.of(operation=request.operation, key=idempotency_key, body=body)
-        outcome = await run_once(self._idempotency_keys, claim, first)
+        outcome = await respond_once(
+            self.idempotency_keys,
+            operation=request.operation,
+            key=idempotency_key,
+            body=body,
+            create=first,
+        )
         stored = outcome.response
         run = stored.body if outcome.replayed else created
         return Submission(run, stored.status_code, stored.headers, outcome.replayed)
-
-    @property
-    def _idempotency_keys(self) -> IdempotencyStore:
-        if self._keys is None:
-            client = self._queue.redis if self._queue is not None else None
-            self._keys = store_for(self._settings, client)
-        return self._keys
 
     async def create(
         self, request: RunRequest, *, origin: str, after: str | None = None
@@ -173,7 +171,7 @@ class RunService:
             except ServiceUnavailable:
                 self._store.discard(run_id)
                 raise
-            return _with_secret(run, prepared.webhook)
+            return runrecord.with_shown_secret(run, prepared.webhook)
         run = runrecord.new_run(run_id, request, prepared, origin=origin, status="RUNNING")
         self._store.create(run, files)
         cancel = self._cancels.setdefault(run_id, threading.Event())
@@ -189,7 +187,7 @@ class RunService:
             self._cancels.pop(run_id, None)
         finished = self._ended(runrecord.finish(self._store, progress.run, result))
         self._executor.replenish()  # the run is stored: now a spare may warm up
-        return _with_secret(finished, prepared.webhook)
+        return runrecord.with_shown_secret(finished, prepared.webhook)
 
     @property
     def _secret_box(self) -> SecretBox:
@@ -292,42 +290,3 @@ class RunService:
         """A page of runs, newest first (including what workers wrote meanwhile)."""
         self._store.sync_changes()
         return self._store.list(**filters)
-
-    @property
-    def artifacts(self) -> RunArtifacts:
-        """Metrics, report, replay and steps of stored runs."""
-        return RunArtifacts(self._store)
-
-    def metrics(self, run_id: str, *, history: bool) -> dict[str, Any]:
-        """The RunMetrics document of a finished run (409 while it has none)."""
-        return self.artifacts.metrics(run_id, history=history)
-
-    def report(self, run_id: str) -> dict[str, Any]:
-        """The Report document of a finished run (409 while it has none)."""
-        return self.artifacts.report(run_id)
-
-    def replay(self, run_id: str, *, stride: int) -> dict[str, Any]:
-        """The ReplayBundle of a run: manifest plus every `stride`-th recorded step."""
-        return self.artifacts.replay(run_id, stride=stride)
-
-    def replay_npz(self, run_id: str) -> bytes:
-        """The recorded replay archive (`replay.npz`) of a run, as stored."""
-        return self.artifacts.replay_npz(run_id)
-
-    def step(self, run_id: str, step_index: int) -> dict[str, Any]:
-        """One recorded step (SimStep shape); outside 0..N-1 → 422 naming the range."""
-        return self.artifacts.step(run_id, step_index)
-
-
-def _with_secret(run: dict[str, Any], webhook: WebhookPlan | None) -> dict[str, Any]:
-    """The creation response: the run with a generated webhook secret, shown this once."""
-    if webhook is None or run.get("webhook") is None:
-        return run
-    shown = webhook.document(creation=True)["secret"]
-    return {**run, "webhook": {**run["webhook"], "secret": shown}}
-
-
-def _without_secret(run: dict[str, Any]) -> dict[str, Any]:
-    if run.get("webhook") is None:
-        return dict(run)
-    return {**run, "webhook": {**run["webhook"], "secret": None}}

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import Response
 
 from generated.models import Job, Report, RunMetrics, SimRunRequest, SimStep
-from handlers.runs.api import answer
-from handlers.runs.service import RunRequest, RunService
+from handlers.runs.api import answer_submission
+from handlers.runs.request import RunRequest
+from handlers.runs.service import RunService
 
 # Fields a Job copies from its run document as they are (RunStatus values are JobStatus's).
 _JOB_FIELDS = (
@@ -27,58 +28,58 @@ _JOB_FIELDS = (
 )
 
 
-class SimHandler:
-    """Operations tagged `sim`: thin edges over RunService."""
+class SimApi:
+    """Implements `generated.protocols.SimHandler`: thin edges over RunService."""
 
-    def __init__(self, service: RunService) -> None:
-        self._service = service
+    def __init__(self, runs: RunService) -> None:
+        self._runs = runs
 
     async def start_sim_run(
         self, *, body: SimRunRequest, idempotency_key: str | None, response: Response
     ) -> Job:
         """Start a job: finished on return (embedded, 200) or QUEUED (queued mode, 202)."""
-        submitted = await self._service.submit(
+        submitted = await self._runs.submit(
             RunRequest.from_sim(body),
             origin="sim",
             idempotency_key=idempotency_key,
             body=body.model_dump(mode="json"),
-            status_code=202 if self._service.queued else 200,
+            status_code=202 if self._runs.queued else 200,
             location="/api/sim/{id}/status",
         )
-        answer(response, submitted)
+        answer_submission(response, submitted)
         return self._job(submitted.run)
 
     async def get_sim_job_status(self, *, job_id: str, response: Response) -> Job:
         """Return one job."""
-        return self._job(self._service.get(job_id))
+        return self._job(self._runs.get(job_id))
 
     async def get_sim_job_metrics(
         self, *, job_id: str, history: bool, response: Response
     ) -> RunMetrics:
         """Return the metrics of a job."""
-        return RunMetrics.model_validate(self._service.metrics(job_id, history=history))
+        return RunMetrics.model_validate(self._runs.artifacts.metrics(job_id, history=history))
 
     async def get_sim_job_report(self, *, job_id: str, response: Response) -> Report:
         """Return the report of a job."""
-        return Report.model_validate(self._service.report(job_id))
+        return Report.model_validate(self._runs.artifacts.report(job_id))
 
     async def cancel_sim_job(self, *, job_id: str, response: Response) -> Job:
         """Cancel a running job."""
-        return self._job(await self._service.cancel(job_id))
+        return self._job(await self._runs.cancel(job_id))
 
     async def get_sim_step(self, *, run_id: str, step_index: int, response: Response) -> SimStep:
         """Return one recorded step of a run's replay."""
-        return SimStep.model_validate(self._service.step(run_id, step_index))
+        return SimStep.model_validate(self._runs.artifacts.step(run_id, step_index))
 
     async def get_sim_run_metrics(
         self, *, run_id: str, history: bool, response: Response
     ) -> RunMetrics:
         """Return the metrics of a run."""
-        return RunMetrics.model_validate(self._service.metrics(run_id, history=history))
+        return RunMetrics.model_validate(self._runs.artifacts.metrics(run_id, history=history))
 
     async def get_sim_run_report(self, *, run_id: str, response: Response) -> Report:
         """Return the report of a run."""
-        return Report.model_validate(self._service.report(run_id))
+        return Report.model_validate(self._runs.artifacts.report(run_id))
 
     def _job(self, run: dict[str, Any]) -> Job:
         job = {field: run[field] for field in _JOB_FIELDS}

@@ -1,4 +1,4 @@
-"""Webhook events for finished runs: build, sign (Standard Webhooks), deliver, retry.
+"""Webhook deliveries: one signed POST per attempt, retried with jittered backoff.
 
 Each attempt re-checks the URL with `handlers.webhooks.urlguard` and connects to the address it
 resolved, never to the name again (the name is still sent as `Host` and as the TLS server
@@ -6,9 +6,6 @@ name). Every attempt becomes a `WebhookDelivery` dict; network and receiver prob
 recorded there, never raised.
 """
 
-import base64
-import copy
-import json
 import random
 import secrets
 import ssl
@@ -19,20 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from standardwebhooks import Webhook
 
-from generated.models import WebhookEvent
+from handlers.kit.timestamps import rfc3339
 from handlers.settings import Settings, package_version
+from handlers.webhooks.events import encode_event, sign
 from handlers.webhooks.urlguard import Target, UrlRejected, resolve_target
 
 Clock = Callable[[], datetime]
-EVENT_FOR_STATUS = {
-    "SUCCEEDED": "run.completed",
-    "FAILED": "run.failed",
-    "CANCELLED": "run.cancelled",
-}
-SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
-SECRET_BYTES = 32
 STATUS_GONE = 410
 _ERROR_MAX = 500
 _USER_AGENT = f"qers-webhooks/{package_version()}"
@@ -57,67 +47,6 @@ class WebhookPolicy:
             jitter=settings.webhook_retry_jitter,
             allow_hosts=tuple(settings.webhook_allow_hosts),
         )
-
-
-def new_secret() -> str:
-    """A fresh signing secret: `whsec_` and base64 of 32 random bytes."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
-
-
-def new_message_id() -> str:
-    """A fresh `webhook-id`: `msg_` and 26 random letters and digits."""
-    return "msg_" + secrets.token_hex(13)
-
-
-def event_for(status: str) -> str:
-    """The event type a final run status announces.
-
-    Raises:
-        ValueError: `status` is not final (SUCCEEDED, FAILED, CANCELLED).
-    """
-    try:
-        return EVENT_FOR_STATUS[status]
-    except KeyError:
-        raise ValueError(f"run status {status!r} is not final; no webhook event") from None
-
-
-def build_event(run: Mapping[str, Any]) -> dict[str, Any]:
-    """The `WebhookEvent` document for a finished run, checked against the contract.
-
-    The run is copied with `webhook.secret` set to null; `timestamp` is its `finished_at`.
-
-    Raises:
-        ValueError: The run is not final, or the event does not match the contract
-            (pydantic.ValidationError is a ValueError).
-    """
-    payload = copy.deepcopy(dict(run))
-    if isinstance(payload.get("webhook"), dict):
-        payload["webhook"]["secret"] = None
-    event = {
-        "event": event_for(str(payload.get("status"))),
-        "run_id": payload.get("id"),
-        "timestamp": payload.get("finished_at"),
-        "payload": payload,
-    }
-    WebhookEvent.model_validate(event)
-    return event
-
-
-def encode_event(event_doc: Mapping[str, Any]) -> bytes:
-    """The request body: compact JSON, UTF-8. These exact bytes are signed and sent."""
-    text = json.dumps(event_doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode()
-
-
-def sign(*, secret: str, message_id: str, timestamp: datetime, body: bytes) -> dict[str, str]:
-    """The Standard Webhooks headers for `body` sent at `timestamp`."""
-    timestamp = timestamp.astimezone(UTC)  # `Webhook.sign` takes naive times as UTC
-    signature = Webhook(secret).sign(message_id, timestamp, body.decode())
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": signature,
-    }
 
 
 def next_delay(retry_number: int, policy: WebhookPolicy, rng: random.Random) -> float | None:
@@ -193,18 +122,15 @@ def deliver_with_retries(
         final = delivery["succeeded"] or delivery["status_code"] == STATUS_GONE
         delay = None if final else next_delay(attempt, policy, rng)
         if delay is not None:
-            delivery["next_attempt_at"] = rfc3339(now() + timedelta(seconds=delay))
+            delivery["next_attempt_at"] = rfc3339(
+                now() + timedelta(seconds=delay), precision="milliseconds"
+            )
         deliveries.append(delivery)
         record(delivery)
         if delay is None:
             break
         sleep(delay)
     return deliveries
-
-
-def rfc3339(moment: datetime) -> str:
-    """`moment` in UTC as RFC 3339 with millisecond precision and a `Z`."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _attempt(
@@ -236,7 +162,7 @@ def _attempt(
     return {
         "attempt": attempt,
         "event": event,
-        "attempted_at": rfc3339(started),
+        "attempted_at": rfc3339(started, precision="milliseconds"),
         "status_code": status_code,
         "error": error[:_ERROR_MAX] if error else None,
         "duration_ms": float(duration_ms),

@@ -1,11 +1,8 @@
-"""Run-end webhooks in the run lifecycle: checked at creation, delivered when a run ends.
+"""Run-end webhooks in the run lifecycle: delivered when a run reaches its final state.
 
-At creation the URL passes the SSRF guard (422 otherwise) and the signing secret is
-taken or generated; the Run shows the URL and, in the creation response only, a
-generated secret. The secret is kept sealed in the run folder (`webhook.json`), never in
-clear. When the run reaches a final state its event is delivered: on a background thread
-in the embedded mode, as an RQ job with RQ's own retries (jittered intervals) in the
-queued mode. Every attempt is appended to `webhook.deliveries` of the run; a delivery
+Embedded mode: a background thread makes every attempt. Queued mode: each attempt is an
+RQ job (`handlers.worker.jobs.deliver_webhook`) with RQ's own retries at jittered
+intervals. Every attempt is appended to `webhook.deliveries` of the run; a delivery
 never changes the run's own outcome.
 """
 
@@ -16,37 +13,21 @@ import random
 import secrets
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
-from rq import Retry, get_current_job
+from rq import Retry
 
-from handlers.errors import FieldError, ValidationFailed
+from handlers.kit.names import WEBHOOK_JOB
 from handlers.queue.client import RunQueue
 from handlers.settings import Settings
-from handlers.webhooks.delivery import (
-    STATUS_GONE,
-    WebhookPolicy,
-    build_event,
-    deliver_once,
-    deliver_with_retries,
-    new_secret,
-    next_delay,
-    rfc3339,
-)
+from handlers.webhooks.delivery import WebhookPolicy, deliver_with_retries, next_delay
+from handlers.webhooks.events import build_event
+from handlers.webhooks.plan import WEBHOOK_FILE, message_id_for
 from handlers.webhooks.sealing import SecretBox
-from handlers.webhooks.urlguard import UrlRejected, check_url
 
-WEBHOOK_FILE = "webhook.json"
-DELIVER_FUNCTION = "handlers.webhooks.notifier.deliver_job"
 MAX_RECORDED = 20  # RunWebhook.deliveries maxItems
 _log = structlog.get_logger("qers.webhooks")
-
-
-class WebhookAttemptError(Exception):
-    """A queued delivery attempt failed; RQ retries the job."""
 
 
 class RunDocuments(Protocol):
@@ -57,54 +38,6 @@ class RunDocuments(Protocol):
     def update(self, run_id: str, run: Mapping[str, Any]) -> None: ...
 
     def read_file(self, run_id: str, name: str) -> bytes: ...
-
-
-@dataclass(frozen=True)
-class WebhookPlan:
-    """A run's webhook as requested: URL, secret, and whether we generated the secret."""
-
-    url: str
-    secret: str = ""
-    generated: bool = False
-
-    def __repr__(self) -> str:  # never show the secret
-        return f"WebhookPlan(url={self.url!r}, generated={self.generated})"
-
-    def document(self, *, creation: bool) -> dict[str, Any]:
-        """The RunWebhook of the run; the generated secret only in the creation response."""
-        secret = self.secret if creation and self.generated else None
-        return {"url": self.url, "secret": secret, "message_id": None, "deliveries": []}
-
-    def sealed_file(self, box: SecretBox) -> bytes:
-        """`webhook.json`: the URL and the sealed secret."""
-        return json.dumps({"url": self.url, "sealed_secret": box.seal(self.secret)}).encode()
-
-
-def plan(
-    *,
-    url: str | None,
-    secret: str | None,
-    settings: Settings,
-    pointers: Mapping[str, str],
-) -> WebhookPlan | None:
-    """Check a requested webhook (422 problems name the field) and settle its secret."""
-    if url is None:
-        if secret is not None:
-            reason = "webhook_secret needs webhook_url"
-            raise _invalid(pointers["webhook_secret"], reason)
-        return None
-    try:
-        check_url(url, allow_hosts=settings.webhook_allow_hosts)
-    except UrlRejected as exc:
-        raise _invalid(pointers["webhook_url"], exc.reason) from exc
-    if secret is not None:
-        return WebhookPlan(url=url, secret=secret, generated=False)
-    return WebhookPlan(url=url, secret=new_secret(), generated=True)
-
-
-def message_id_for(run_id: str) -> str:
-    """The run's `webhook-id`: derived from the run id, so every retry and host agrees."""
-    return "msg_" + run_id.removeprefix("run_").replace("_", "")
 
 
 class Notifier:
@@ -139,7 +72,7 @@ class Notifier:
         retry = Retry(max=self._retries, interval=[d or 0.0 for d in delays])  # type: ignore[misc]
         with self._queue.available():
             self._queue.queue.enqueue_call(
-                func=DELIVER_FUNCTION,
+                func=WEBHOOK_JOB,
                 args=(run_id,),
                 job_id=f"webhook-{run_id}",
                 timeout=int(self._policy.timeout_s) + 30,
@@ -155,7 +88,7 @@ class Notifier:
 
     def _deliver_all(self, documents: RunDocuments, run_id: str) -> None:
         try:
-            url, secret, event = _prepare(documents, run_id, self._settings)
+            url, secret, event = prepare(documents, run_id, self._settings)
             deliver_with_retries(
                 url=url,
                 secret=secret,
@@ -168,38 +101,6 @@ class Notifier:
             _log.exception("webhook delivery failed", run_id=run_id)
 
 
-def deliver_job(run_id: str) -> str:
-    """One queued delivery attempt; raising WebhookAttemptError makes RQ retry it later."""
-    from handlers.worker.jobs import FolderWriter, worker_settings  # it imports this module
-
-    job = get_current_job()
-    settings = worker_settings()
-    policy = WebhookPolicy.from_settings(settings)
-    documents = FolderWriter(settings)
-    url, secret, event = _prepare(documents, run_id, settings)
-    retries = len(policy.retry_delays_s)
-    retries_left = (job.retries_left if job is not None else 0) or 0
-    attempt = retries - retries_left + 1
-    delivery = deliver_once(
-        url=url,
-        secret=secret,
-        message_id=message_id_for(run_id),
-        event_doc=event,
-        attempt=attempt,
-        policy=policy,
-    )
-    final = delivery["succeeded"] or delivery["status_code"] == STATUS_GONE
-    if not final and retries_left and job is not None:
-        delay = job.get_retry_interval()
-        attempted = datetime.fromisoformat(delivery["attempted_at"])
-        delivery["next_attempt_at"] = rfc3339(attempted + timedelta(seconds=delay))
-    record(documents, run_id, delivery)
-    if delivery["next_attempt_at"] is not None:
-        why = delivery["error"] or f"status {delivery['status_code']}"
-        raise WebhookAttemptError(f"attempt {attempt} failed: {why}")
-    return "delivered" if delivery["succeeded"] else "given up"
-
-
 def record(documents: RunDocuments, run_id: str, delivery: Mapping[str, Any]) -> None:
     """Append one WebhookDelivery to the run's webhook log (the newest MAX_RECORDED kept)."""
     run = dict(documents.get(run_id))
@@ -208,7 +109,7 @@ def record(documents: RunDocuments, run_id: str, delivery: Mapping[str, Any]) ->
     documents.update(run_id, {**run, "webhook": hook})
 
 
-def _prepare(
+def prepare(
     documents: RunDocuments, run_id: str, settings: Settings
 ) -> tuple[str, str, dict[str, Any]]:
     """URL, opened secret and the event (payload: the run as it ended, no delivery log)."""
@@ -217,8 +118,3 @@ def _prepare(
     run = dict(documents.get(run_id))
     run["webhook"] = {**run["webhook"], "deliveries": []}
     return stored["url"], secret, build_event(run)
-
-
-def _invalid(pointer: str, reason: str) -> ValidationFailed:
-    error: FieldError = {"location": "body", "pointer": pointer, "reason": reason}
-    return ValidationFailed.for_fields([error])

@@ -1,87 +1,48 @@
-"""`qers worker`: an RQ worker executing queued runs, and the job it executes.
+"""The RQ jobs a `qers worker` executes: a queued run, and one webhook delivery attempt.
 
 Each job runs in a work horse forked by RQ (one per job); the horse supervises an
 isolated simulation child, started by the fork server the worker started once, so a
 job starts in milliseconds. The horse keeps the run's heartbeat in Redis, watches for a
 stop request, and writes progress and the outcome into the run's folder (announced to
-the API's index). A horse dies with its worker (PR_SET_PDEATHSIG); whoever notices a
-run without a heartbeat first (the API, another worker) fails it `WORKER_LOST`.
+the API's index). RQ names these functions in Redis: `handlers.kit.names` holds the
+names, and a test resolves them.
 """
 
 from __future__ import annotations
 
-import ctypes
-import gc
-import multiprocessing.forkserver
-import os
-import signal
-import socket
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from rq import Queue, SimpleWorker, Worker, get_current_job
-from rq.job import Job
-from rq.serializers import JSONSerializer
+from rq import get_current_job
 
-from generated.models import FailureCode, RunStatus
 from handlers.errors import NotFoundError, ServiceUnavailable
-from handlers.isolation.executor import Executor, ExecutorConfig
-from handlers.queue.client import RunQueue, connect
+from handlers.kit.timestamps import rfc3339
+from handlers.queue.client import RunQueue
 from handlers.runs import record as runrecord
-from handlers.runs.folders import RunFolders, encode_run
 from handlers.runs.record import FINISHED
 from handlers.runs.request import localize
-from handlers.settings import Settings
+from handlers.webhooks import notifier
+from handlers.webhooks.delivery import STATUS_GONE, WebhookPolicy, deliver_once
 from handlers.webhooks.notifier import Notifier
+from handlers.webhooks.plan import message_id_for
+from handlers.worker import context as worker_context
+from handlers.worker.documents import FolderWriter
 
 PROGRESS_WRITE_INTERVAL_S = 0.5
 STOP_POLL_INTERVAL_S = 0.2
-_PR_SET_PDEATHSIG = 1
 _log = structlog.get_logger("qers.worker")
 
 
-class FolderWriter:
-    """Run documents written straight to the run folders, announced to the API's index."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.folders = RunFolders(settings.runs_dir, announce=True)
-
-    def get(self, run_id: str) -> dict[str, Any]:
-        run, _ = self.folders.read_run(run_id)
-        return dict(run)
-
-    def update(self, run_id: str, run: Mapping[str, Any]) -> None:
-        self.folders.write_run(run_id, encode_run(run))
-
-    def put_file(self, run_id: str, name: str, data: bytes) -> None:
-        self.folders.put_file(run_id, name, data)
-
-    def put_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
-        self.folders.put_files(run_id, files)
-
-    def read_file(self, run_id: str, name: str) -> bytes:
-        return self.folders.read_file(run_id, name)
-
-
-@dataclass
-class WorkerContext:
-    """What every job of this worker shares (set before the first fork)."""
-
-    settings: Settings
-    executor: Executor
-    name: str
-
-
-_context: WorkerContext | None = None
+class WebhookAttemptError(Exception):
+    """A queued delivery attempt failed; RQ retries the job."""
 
 
 def execute_run(run_id: str, spec: dict[str, Any], max_duration_s: float) -> str:
     """The RQ job of a queued run; returns the run's final status."""
-    context = _context or _standalone_context()
+    context = worker_context.current()
     job = get_current_job()
     if job is None:
         raise RuntimeError("execute_run runs only as an RQ job")
@@ -123,7 +84,7 @@ def execute_run(run_id: str, spec: dict[str, Any], max_duration_s: float) -> str
 class _Watch(threading.Thread):
     """Keeps the run's heartbeat and turns a stop request into the executor's cancel."""
 
-    def __init__(self, queue: RunQueue, run_id: str, context: WorkerContext) -> None:
+    def __init__(self, queue: RunQueue, run_id: str, context: worker_context.WorkerContext) -> None:
         super().__init__(name=f"qers-watch-{run_id}", daemon=True)
         self._queue = queue
         self._run_id = run_id
@@ -150,119 +111,32 @@ class _Watch(threading.Thread):
         self.join(timeout=5)
 
 
-def worker_settings() -> Settings:
-    """The settings of this worker (jobs executed outside `qers worker` read the env)."""
-    return (_context or _standalone_context()).settings
-
-
-def _standalone_context() -> WorkerContext:
-    """For a job executed outside `qers worker` (e.g. rq's own worker command)."""
-    global _context
-    _context = WorkerContext(Settings.from_env(), Executor(), _worker_name())
-    return _context
-
-
-def _worker_name() -> str:
-    return f"qers-{socket.gethostname()}-{os.getpid()}"
-
-
-class QersWorker(Worker):
-    """RQ's forking worker; each work horse dies with it and reuses its fork server."""
-
-    def main_work_horse(self, job: Job, queue: Queue) -> None:
-        _die_with_parent()
-        _adopt_fork_server()
-        super().main_work_horse(job, queue)
-
-
-class InProcessWorker(SimpleWorker):
-    """Executes each job in the worker process itself (no work horse).
-
-    Safe here because the job only supervises: the simulation runs in its own isolated
-    child either way. Saves the fork of the worker per job (see `make bench`).
-    """
-
-
-def _die_with_parent() -> None:
-    """Have the kernel SIGKILL this process when its parent (the worker) dies."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: a lost worker's horse runs on
-        return
-
-
-def _adopt_fork_server() -> None:
-    """Let this forked process use the fork server its parent started.
-
-    The standard library checks the server with `waitpid`, which only its parent may
-    call; a horse checks that the server process exists instead.
-    """
-    server = multiprocessing.forkserver._forkserver
-    pid = getattr(server, "_forkserver_pid", None)
-    if pid is None:
-        return
-    start = type(server).ensure_running
-
-    def ensure_running() -> None:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            server._forkserver_pid = None  # type: ignore[attr-defined]
-            server._forkserver_address = None  # type: ignore[attr-defined]
-            start(server)
-
-    server.ensure_running = ensure_running  # type: ignore[method-assign]
-
-
-def _horse_killed(job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
-    """RQ saw a horse die without finishing its job: fail the run WORKER_LOST now."""
-    if _context is None:
-        return
-    writer = FolderWriter(_context.settings)
-    try:
-        run = writer.get(job.id)
-    except NotFoundError:  # not one of our runs, or its folder is gone
-        return
-    if run["status"] in FINISHED:
-        return
-    how = f"signal {-ret_val}" if ret_val < 0 else f"status {ret_val}"
-    lost = runrecord.end(
-        writer,
-        run,
-        status=RunStatus.FAILED,
-        failure_code=FailureCode.WORKER_LOST,
-        reason=f"the process executing this run died unexpectedly ({how}); run it again",
+def deliver_webhook(run_id: str) -> str:
+    """One queued delivery attempt; raising WebhookAttemptError makes RQ retry it later."""
+    job = get_current_job()
+    settings = worker_context.current().settings
+    policy = WebhookPolicy.from_settings(settings)
+    documents = FolderWriter(settings)
+    url, secret, event = notifier.prepare(documents, run_id, settings)
+    retries = len(policy.retry_delays_s)
+    retries_left = (job.retries_left if job is not None else 0) or 0
+    attempt = retries - retries_left + 1
+    delivery = deliver_once(
+        url=url,
+        secret=secret,
+        message_id=message_id_for(run_id),
+        event_doc=event,
+        attempt=attempt,
+        policy=policy,
     )
-    queue = RunQueue(job.connection, _context.settings)
-    queue.forget(job.id)
-    Notifier(_context.settings, queue).run_ended(writer, lost)
-
-
-def run_worker(
-    settings: Settings, *, burst: bool = False, name: str | None = None, fork: bool = True
-) -> bool:
-    """Execute queued runs until stopped (or, with `burst`, until the queue is empty)."""
-    global _context
-    if not settings.redis_url:
-        raise ValueError("qers worker needs REDIS_URL")
-    client = connect(settings.redis_url)
-    # Forking workers run each job in a new horse: spares made here would be the horses'
-    # parent's, unusable. Without forking, the worker keeps one warm spare like the API.
-    executor = Executor(ExecutorConfig(spares=0 if fork else settings.warm_spares))
-    executor.warm_up()  # the fork server every horse will use
-    _context = WorkerContext(settings, executor, name or _worker_name())
-    queue = Queue(settings.queue_name, connection=client, serializer=JSONSerializer)
-    worker_class = QersWorker if fork else InProcessWorker
-    worker = worker_class(
-        [queue],
-        connection=client,
-        serializer=JSONSerializer,
-        name=_context.name,
-        work_horse_killed_handler=_horse_killed,
-    )
-    # Objects that exist now are never collected: a horse's garbage collections then
-    # leave the pages it shares with the worker alone (fewer copy-on-write faults per job).
-    gc.freeze()
-    # The scheduler re-enqueues webhook deliveries when their retry interval is up.
-    return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level))
+    final = delivery["succeeded"] or delivery["status_code"] == STATUS_GONE
+    if not final and retries_left and job is not None:
+        delay = job.get_retry_interval()
+        attempted = datetime.fromisoformat(delivery["attempted_at"])
+        next_at = rfc3339(attempted + timedelta(seconds=delay), precision="milliseconds")
+        delivery["next_attempt_at"] = next_at
+    notifier.record(documents, run_id, delivery)
+    if delivery["next_attempt_at"] is not None:
+        why = delivery["error"] or f"status {delivery['status_code']}"
+        raise WebhookAttemptError(f"attempt {attempt} failed: {why}")
+    return "delivered" if delivery["succeeded"] else "given up"

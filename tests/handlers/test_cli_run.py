@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 from generated.models import RunCreate
 from handlers.cli.main import app
 from handlers.cli.run import ProgressExecutor
-from handlers.runs.service import RunRequest, RunService
+from handlers.runs.request import RunRequest
+from handlers.runs.service import RunService
 from handlers.runs.store import RunStore
 from handlers.settings import Settings
 

@@ -17,8 +17,9 @@ import pytest
 from generated.models.FailureCode_schema import FailureCode
 from generated.models.RunStatus_schema import RunStatus
 from handlers.isolation import forkserver
-from handlers.isolation.executor import ExecutionResult, Executor, ExecutorConfig
+from handlers.isolation.executor import Executor, ExecutorConfig
 from handlers.isolation.failures import Progress, from_exit, scrub_paths
+from handlers.isolation.outcome import ExecutionResult
 from simengine import replay
 
 ROOT = Path(__file__).resolve().parents[2]

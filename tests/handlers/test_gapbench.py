@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from handlers.app import create_app
-from handlers.benchmarks import suite as gapbench
+from handlers.benchmarks import service as gapbench
 from handlers.cli.main import app as cli
 from handlers.isolation.executor import Executor
 from handlers.runs.service import RunService

@@ -23,9 +23,13 @@ from handlers.idempotency.keys import (
     StoredResponse,
     fingerprint,
     run_once,
+)
+from handlers.idempotency.stores import (
+    SQLITE_FILE,
+    RedisIdempotencyStore,
+    SqliteIdempotencyStore,
     store_for,
 )
-from handlers.idempotency.stores import SQLITE_FILE, RedisIdempotencyStore, SqliteIdempotencyStore
 from handlers.settings import Settings
 from tests.redisutil import DB_IDEMPOTENCY, flush, redis_url
 
@@ -255,8 +259,19 @@ def test_store_for_embedded_mode_is_a_sqlite_file_under_runs_dir(tmp_path: Path)
     store = store_for(Settings(runs_dir=tmp_path / "runs"), None)
     assert isinstance(store, SqliteIdempotencyStore)
     assert store.path == tmp_path / "runs" / SQLITE_FILE
-    assert store.path.is_file()
     assert store.ttl_s == DAY_S
+    # Made on first use (built with the app, a bad RUNS_DIR must not stop start-up).
+    assert not store.path.exists()
+    assert store.begin(claim()) is None
+    assert store.path.is_file()
+
+
+def test_sqlite_store_on_an_unusable_runs_dir_fails_at_first_use(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = store_for(Settings(runs_dir=blocker / "runs"), None)  # nothing touched yet
+    with pytest.raises(NotADirectoryError):
+        store.begin(claim())
 
 
 def test_store_for_queued_mode_is_redis() -> None:

@@ -19,7 +19,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from handlers.app import create_app
-from handlers.queue.client import JOB_FUNCTION
+from handlers.kit.names import RUN_JOB
 from handlers.settings import Settings
 from tests.handlers.queued import RedisServer, start_worker, stop, wait_for, worker_env
 from tests.redisutil import DB_QUEUE, flush, redis_url
@@ -222,4 +222,4 @@ def test_jobs_use_the_json_serializer(client: TestClient, url: str) -> None:
     raw = redis.Redis.from_url(url).hget(f"rq:job:{run['id']}", "data")
     assert raw is not None
     function, instance, args, kwargs = json.loads(zlib.decompress(raw))  # JSON, not a pickle
-    assert (function, instance, args[0], kwargs) == (JOB_FUNCTION, None, run["id"], {})
+    assert (function, instance, args[0], kwargs) == (RUN_JOB, None, run["id"], {})

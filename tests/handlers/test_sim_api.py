@@ -11,7 +11,7 @@ from generated.models import JobStatus, RunStatus
 from handlers.app import create_app
 from handlers.runs.service import RunService
 from handlers.settings import Settings
-from handlers.sim.api import SimHandler
+from handlers.sim.api import SimApi
 
 STEPS = 80
 MISSING = "run_000000000000000000000000"
@@ -172,7 +172,7 @@ def test_job_status_mirrors_run_status(status: RunStatus) -> None:
         "metrics": None,
         "webhook": None,
     }
-    handler = SimHandler(RunService(settings=Settings(), executor=None))  # type: ignore[arg-type]
+    handler = SimApi(RunService(settings=Settings(), executor=None))  # type: ignore[arg-type]
     job = handler._job(run)
     assert job.status == JobStatus(status.value)
     assert (job.job_id, job.run_id) == (MISSING, MISSING)

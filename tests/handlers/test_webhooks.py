@@ -30,14 +30,16 @@ from handlers.settings import Settings
 from handlers.webhooks import urlguard
 from handlers.webhooks.delivery import (
     WebhookPolicy,
-    build_event,
     deliver_once,
     deliver_with_retries,
+    next_delay,
+)
+from handlers.webhooks.events import (
+    build_event,
     encode_event,
     event_for,
     new_message_id,
     new_secret,
-    next_delay,
 )
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"

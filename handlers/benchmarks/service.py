@@ -19,16 +19,16 @@ from handlers.benchmarks.report import numbers
 from handlers.errors import QersError
 from handlers.isolation.executor import Executor, ExecutorConfig
 from handlers.kit.documents import DocumentFolder
-from handlers.runs.record import now_iso
+from handlers.kit.timestamps import rfc3339
 from handlers.runs.request import RunRequest
 from handlers.runs.service import RunService
 from handlers.settings import Settings
+from simengine import api as engine_api
 from simengine import replay as engine_replay
 from simengine.versions import engine_info
 
 BENCHMARK_FOLDER = ".benchmarks"
 OPERATION = "benchGaps"
-GAP_TARGET = "simengine.openloop:gap_spec"
 REPLAY_BUDGET_S = 300.0
 STANDARD_SUITE: dict[str, Any] = {
     "name": "standard",
@@ -141,7 +141,7 @@ async def run_benchmark(
     episodes: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for (scenario, profile, _), outcome in zip(jobs, outcomes, strict=True):
         episodes.setdefault((scenario, profile), []).append(outcome)
-    executor = Executor(ExecutorConfig(target=GAP_TARGET))
+    executor = Executor(ExecutorConfig(target=engine_api.gap_spec))
 
     async def one_replay(scenario: str, episode: int) -> dict[str, Any]:
         base = episodes[(scenario, chosen["baseline_profile"])][episode]
@@ -154,7 +154,7 @@ async def run_benchmark(
     replays = dict(zip(keys, await asyncio.gather(*(one_replay(*k) for k in keys)), strict=True))
     report = {
         "id": reports(settings).new_id(),
-        "created_at": now_iso(),
+        "created_at": rfc3339(),
         "suite": chosen,
         "engine": dict(engine_info()),
         "duration_s": time.monotonic() - started,
@@ -187,7 +187,7 @@ async def _replay(
 ) -> dict[str, Any]:
     """G_dyn/G_perc of one baseline episode: its recorded actions replayed in a child."""
     run = runs.get(run_id)
-    arrays = engine_replay.from_npz(runs.replay_npz(run_id))
+    arrays = engine_replay.from_npz(runs.artifacts.replay_npz(run_id))
     job = {
         "run": {
             "scenario": scenario,

@@ -1,0 +1,1 @@
+"""What can be simulated: the registered scenarios and the reality profiles."""

@@ -1,0 +1,1 @@
+"""The dashboard's views of the service: every run, whatever API created it."""
