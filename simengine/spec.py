@@ -14,6 +14,9 @@ from simengine.scenarios import SUITE
 MAX_STEPS = 1_000_000
 MAX_DT = 0.1
 MAX_SEED = 2**32 - 1
+# What a run gets when its request leaves these out (every API, the CLI and batches).
+DEFAULT_PROFILE = "default"
+DEFAULT_SEED = 0
 KEYS = {
     "scenario",
     "profile",
@@ -71,10 +74,10 @@ def validate(spec: dict[str, Any]) -> RunSpec:
     if not isinstance(scenario, str) or scenario not in SUITE:
         raise UnknownScenario(str(scenario), SUITE)
     task = SUITE[scenario]
-    name = spec.get("profile", "default")
+    name = spec.get("profile", DEFAULT_PROFILE)
     profile = profiles.get_profile(name if isinstance(name, str) else str(name))
 
-    seed = _int(spec, "seed", 0, MAX_SEED, 0)
+    seed = _int(spec, "seed", 0, MAX_SEED, DEFAULT_SEED)
     steps = _int(spec, "steps", 1, MAX_STEPS, None) or task.default_steps
     dr_episode = _int(spec, "dr_episode", 0, MAX_SEED, None)
 

@@ -29,13 +29,14 @@ class BatchApi:
     ) -> BatchReport:
         """Run a batch: finished on return (embedded, 201) or queued (202)."""
         submitted = await self._service.submit(body, idempotency_key=idempotency_key)
+        answered = submitted.response
         answer_created(
             response,
-            status_code=submitted.status_code,
-            headers=submitted.headers,
+            status_code=answered.status_code,
+            headers=answered.headers,
             replayed=submitted.replayed,
         )
-        return BatchReport.model_validate(submitted.report)
+        return BatchReport.model_validate(answered.body)
 
     async def get_batch(self, *, batch_id: str, response: Response) -> BatchReport:
         """Return a batch report."""

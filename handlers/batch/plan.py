@@ -14,6 +14,7 @@ from generated.models import BatchRequest
 from handlers.errors import FieldError, NotFoundError, ValidationFailed
 from handlers.runs.request import PreparedRun, RunRequest, prepare
 from handlers.settings import Settings
+from simengine.spec import DEFAULT_PROFILE
 
 OPERATION = "createBatch"
 MAX_CONCURRENCY = 64
@@ -49,7 +50,7 @@ def plan(body: BatchRequest, settings: Settings, *, concurrency: int) -> BatchPl
     """Validate `body` completely; `concurrency` is the default `max_concurrency`."""
     data = body.model_dump(mode="json")
     profiles: list[str] = data["profiles"]
-    baseline = data.get("baseline_profile", "default")
+    baseline = data.get("baseline_profile", DEFAULT_PROFILE)
     errors: list[FieldError] = []
     for i, name in enumerate(profiles):
         first = profiles.index(name)
@@ -103,19 +104,11 @@ def _request(data: dict[str, Any], *, profile: str, index: int, episode: int) ->
     pointers["profile"] = f"/profiles/{index}"
     for key in data.get("params", {}):
         pointers[f"params.{key}"] = f"/params/{key}"
-    return RunRequest(
-        operation=OPERATION,
-        scenario=data.get("scenario", "urdf_rollout"),
-        pointers=pointers,
-        profile=profile,
-        seed=data.get("seed", 0),
-        steps=data.get("steps"),
-        dt=data.get("dt"),
-        params=data.get("params", {}),
-        urdf_path=data.get("urdf_path"),
-        tags=tuple(data.get("tags", ())),
-        max_duration_s=data.get("max_duration_s"),
-        episode=episode,
+    # Batch-level fields that are not a child's own: the project is checked once above.
+    fields = {name: value for name, value in data.items() if name != "project_id"}
+    scenario = data.get("scenario", "urdf_rollout")
+    return RunRequest.of_fields(
+        OPERATION, scenario, fields, pointers, profile=profile, episode=episode
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -21,7 +20,7 @@ from generated.models import BatchRequest
 from handlers.batch import report as batchreport
 from handlers.batch.plan import BatchPlan, default_concurrency, plan, with_batch_id
 from handlers.errors import ConflictError, QersError, ServiceUnavailable
-from handlers.idempotency.keys import IdempotencyStore, StoredResponse, respond_once
+from handlers.idempotency.keys import IdempotencyStore, Outcome, StoredResponse, respond_once
 from handlers.kit.documents import DocumentFolder
 from handlers.kit.timestamps import rfc3339
 from handlers.runs.service import RunService
@@ -32,16 +31,6 @@ from simengine.evaluation import evaluate
 BATCH_FOLDER = ".batches"
 _PAGE = 1000
 _log = structlog.get_logger("qers.batch")
-
-
-@dataclass(frozen=True)
-class BatchSubmission:
-    """What createBatch answers: the report, status code, headers, whether replayed."""
-
-    report: dict[str, Any]
-    status_code: int
-    headers: dict[str, str]
-    replayed: bool
 
 
 class BatchService:
@@ -61,23 +50,22 @@ class BatchService:
         )
         self._keys = idempotency_keys
 
-    async def submit(self, body: BatchRequest, *, idempotency_key: str | None) -> BatchSubmission:
-        """`create` behind an optional Idempotency-Key (same semantics as runs)."""
+    async def submit(self, body: BatchRequest, *, idempotency_key: str | None) -> Outcome:
+        """`create` behind an optional Idempotency-Key (same semantics as runs): the
+        report, status code and headers to answer, and whether they were replayed."""
         status_code = 202 if self._runs.queued else 201
 
         async def first() -> StoredResponse:
             report = await self.create(body)
             return StoredResponse(status_code, report, {"Location": _location(report["id"])})
 
-        outcome = await respond_once(
+        return await respond_once(
             self._keys,
             operation="createBatch",
             key=idempotency_key,
             body=body.model_dump(mode="json"),
             create=first,
         )
-        stored = outcome.response
-        return BatchSubmission(stored.body, stored.status_code, stored.headers, outcome.replayed)
 
     async def create(self, body: BatchRequest) -> dict[str, Any]:
         """Validate, record and run (embedded) or enqueue (queued) a batch; its report."""

@@ -31,6 +31,7 @@ from handlers.runs.request import RunRequest
 from handlers.runs.service import RunService
 from handlers.settings import Settings
 from simengine import api as engine_api
+from simengine.spec import DEFAULT_PROFILE, DEFAULT_SEED
 
 EXIT_SUCCEEDED = 0
 EXIT_FAILED = 1
@@ -67,11 +68,13 @@ class ProgressExecutor(Executor):
 
 def run(
     scenario: Annotated[str, typer.Option("--scenario", help="Scenario name (qers scenarios).")],
-    profile: Annotated[str, typer.Option(help="Reality profile (qers profiles).")] = "default",
+    profile: Annotated[
+        str, typer.Option(help="Reality profile (qers profiles).")
+    ] = DEFAULT_PROFILE,
     steps: Annotated[
         int | None, typer.Option(help="Physics steps; default: the scenario's.")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = DEFAULT_SEED,
     dt: Annotated[float | None, typer.Option(help="Timestep in s; default: the profile's.")] = None,
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="Label for filtering; repeatable.")

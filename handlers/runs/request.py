@@ -22,6 +22,7 @@ from handlers.webhooks.plan import WebhookPlan
 from simengine import spec as engine_spec
 from simengine.assets import AssetRejected, check_urdf, resolve_urdf_path
 from simengine.errors import InvalidConfig
+from simengine.spec import DEFAULT_PROFILE, DEFAULT_SEED
 
 # Where each RunRequest field sits in a RunCreate body, for 422 pointers.
 _V1_POINTERS = {
@@ -40,6 +41,20 @@ _V1_POINTERS = {
 }
 # SimRunRequest is flat: every field sits at the top of the body.
 _SIM_POINTERS = {name: f"/{name}" for name in _V1_POINTERS}
+# RunRequest fields a body gives as they are (params and tags are converted).
+_SCALAR_FIELDS = (
+    "profile",
+    "seed",
+    "steps",
+    "dt",
+    "urdf_path",
+    "max_duration_s",
+    "record_replay",
+    "project_id",
+    "webhook_url",
+    "webhook_secret",
+    "replay_of",
+)
 
 
 @dataclass(frozen=True)
@@ -74,51 +89,41 @@ class RunRequest:
 
     @classmethod
     def from_run_create(cls, body: RunCreate) -> RunRequest:
-        """The request of `POST /v1/runs`."""
+        """The request of `POST /v1/runs`: its `options` and `config` hold the fields."""
         data = body.model_dump(mode="json")  # absent fields are left out
-        options: Mapping[str, Any] = data.get("options", {})
-        config: Mapping[str, Any] = data.get("config", {})
-        return cls(
-            operation="createRun",
-            scenario=body.scenario,
-            pointers=_V1_POINTERS,
-            profile=options.get("profile"),
-            seed=options.get("seed"),
-            steps=options.get("steps"),
-            dt=options.get("dt"),
-            params=config.get("params", {}),
-            urdf_path=config.get("urdf_path"),
-            tags=tuple(options.get("tags", ())),
-            max_duration_s=options.get("max_duration_s"),
-            record_replay=options.get("record_replay"),
-            project_id=options.get("project_id"),
-            webhook_url=options.get("webhook_url"),
-            webhook_secret=options.get("webhook_secret"),
-            replay_of=options.get("replay_of"),
-            explicit=frozenset(body.options.model_fields_set if body.options is not MISSING else ())
-            | frozenset(body.config.model_fields_set if body.config is not MISSING else ()),
-        )
+        explicit = frozenset(body.options.model_fields_set if body.options is not MISSING else ())
+        explicit |= frozenset(body.config.model_fields_set if body.config is not MISSING else ())
+        fields = {**data.get("options", {}), **data.get("config", {})}
+        return cls.of_fields("createRun", body.scenario, fields, _V1_POINTERS, explicit)
 
     @classmethod
     def from_sim(cls, body: SimRunRequest) -> RunRequest:
-        """The request of `POST /api/sim/run`."""
+        """The request of `POST /api/sim/run`: a flat body."""
         data = body.model_dump(mode="json")
+        return cls.of_fields("startSimRun", body.scenario, data, _SIM_POINTERS)
+
+    @classmethod
+    def of_fields(
+        cls,
+        operation: str,
+        scenario: str,
+        fields: Mapping[str, Any],
+        pointers: Mapping[str, str],
+        explicit: frozenset[str] = frozenset(),
+        **extra: Any,
+    ) -> RunRequest:
+        """A request from the fields a body sent (absent ones left out); `extra` sets
+        fields no body sends (a batch child's `batch_id`, `episode`)."""
+        present = {name: fields[name] for name in _SCALAR_FIELDS if name in fields}
         return cls(
-            operation="startSimRun",
-            scenario=body.scenario,
-            pointers=_SIM_POINTERS,
-            profile=data.get("profile"),
-            seed=data.get("seed"),
-            steps=data.get("steps"),
-            dt=data.get("dt"),
-            params=data.get("params", {}),
-            urdf_path=data.get("urdf_path"),
-            tags=tuple(data.get("tags", ())),
-            max_duration_s=data.get("max_duration_s"),
-            record_replay=data.get("record_replay"),
-            project_id=data.get("project_id"),
-            webhook_url=data.get("webhook_url"),
-            webhook_secret=data.get("webhook_secret"),
+            operation=operation,
+            scenario=scenario,
+            pointers=pointers,
+            params=fields.get("params", {}),
+            tags=tuple(fields.get("tags", ())),
+            explicit=explicit,
+            **present,
+            **extra,
         )
 
 
@@ -151,8 +156,8 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
         )
     spec: dict[str, Any] = {
         "scenario": request.scenario,
-        "profile": request.profile if request.profile is not None else "default",
-        "seed": request.seed if request.seed is not None else 0,
+        "profile": request.profile if request.profile is not None else DEFAULT_PROFILE,
+        "seed": request.seed if request.seed is not None else DEFAULT_SEED,
         "steps": request.steps,
         "dt": request.dt,
         "params": dict(request.params),
