@@ -14,7 +14,7 @@ import contextlib
 import ctypes
 import ctypes.util
 
-from simengine import api, engine, npzfile
+from simengine import engine, npzfile, runner, spec
 from simengine.scenarios import SUITE
 from simengine.versions import engine_info
 
@@ -26,7 +26,7 @@ SPARE_WARM_UP_SCENARIO = "urdf_rollout"
 def warm_up() -> None:
     """Run every scenario for a couple of steps, then connect the spare client."""
     for name in sorted(SUITE):
-        api.run_spec({"scenario": name, "steps": WARM_UP_STEPS})
+        _episode(name)
     npzfile.shutdown_pool()  # the server forks children: it keeps no threads
     _release_free_memory()
     engine.prepare_client()
@@ -38,8 +38,13 @@ def warm_spare() -> None:
     Touching the engine's memory here takes the copy-on-write faults a child's first run
     would otherwise pay (about 10 ms of a short run) before any job waits for it.
     """
-    api.run_spec({"scenario": SPARE_WARM_UP_SCENARIO, "steps": WARM_UP_STEPS})
+    _episode(SPARE_WARM_UP_SCENARIO)
     engine.prepare_client()
+
+
+def _episode(scenario: str) -> None:
+    """A short episode, as `simengine.api.run_spec` runs it (which imports this module)."""
+    runner.run(spec.validate({"scenario": scenario, "steps": WARM_UP_STEPS}))
 
 
 def _release_free_memory() -> None:

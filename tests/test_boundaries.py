@@ -320,13 +320,14 @@ def test_graph_builder_sees_every_kind_of_import(tmp_path: Path) -> None:
     assert at_import["pkg.sub.leaf"] == {"typing", "pkg.other", "tried"}
 
 
-def test_no_import_cycles_in_handlers() -> None:
+@pytest.mark.parametrize("package", [HANDLERS, "simengine"])
+def test_no_import_cycles(package: str) -> None:
     graph = {
-        module: {t for t in targets if _within(t, HANDLERS)}
-        for module, targets in build_graph(ROOT, HANDLERS).items()
+        module: {t for t in targets if _within(t, package)}
+        for module, targets in build_graph(ROOT, package).items()
     }
     cycles = find_cycles(graph)
-    assert cycles == [], "import cycles among handlers modules:" + _listing(map(_chain, cycles))
+    assert cycles == [], f"import cycles among {package} modules:" + _listing(map(_chain, cycles))
 
 
 # --- 2-5. Who may import what. -----------------------------------------------------------------
