@@ -2,9 +2,9 @@
 
 Every episode is an ordinary run (origin "benchmark") executed by RunService in an
 isolated child; the open-loop replays of G_dyn/G_perc run in isolated children too
-(`simengine.openloop:gap_spec`). Everything the numbers depend on is in the suite (scenarios,
-profiles, seeds, steps) and the engine versions, both recorded in the report; the suite
-is documented in docs/metrics.md.
+(`simengine.api.gap_spec`, which runs `simengine.openloop.gap_spec`). Everything the
+numbers depend on is in the suite (scenarios, profiles, seeds, steps) and the engine
+versions, both recorded in the report; the suite is documented in docs/metrics.md.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def configure(*, preload: Sequence[str]) -> None:
     """Modules the server imports when it (re)starts; a running server keeps its own."""
     # Handed over in the environment because the server's own preloading gives up on
     # the first module that raises (see handlers.isolation.preload).
-    # The owner's pid keeps any other importer of simpreload (the API) from preloading.
+    # The owner's pid keeps any other importer of the preload module (the API) from preloading.
     os.environ[PRELOAD_ENV] = f"{os.getpid()}:{','.join(preload)}"
     _CONTEXT.set_forkserver_preload([FORK_SERVER_ENTRY])
 
