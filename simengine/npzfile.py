@@ -65,6 +65,15 @@ def shutdown_pool() -> None:
         _POOL = None
 
 
+def _compress_all(members: list[bytes]) -> list[bytes]:
+    """`lzma_member` of each of `members`, in their order. liblzma releases the GIL, so they
+    compress side by side; the largest starts first, or it could start last and leave the
+    other thread idle while it runs (each member's bytes are the same either way)."""
+    largest_first = sorted(range(len(members)), key=lambda i: len(members[i]), reverse=True)
+    pending = {i: _pool().submit(lzma_member, members[i]) for i in largest_first}
+    return [pending[i].result() for i in range(len(members))]
+
+
 def write_zip(members: Iterable[tuple[str, bytes]]) -> bytes:
     """A zip archive of (name, uncompressed bytes) members, each LZMA-compressed.
 
@@ -75,8 +84,7 @@ def write_zip(members: Iterable[tuple[str, bytes]]) -> bytes:
     central = bytearray()
     count = 0
     listed = list(members)
-    # liblzma releases the GIL: members compress side by side (the bytes are the same).
-    compressed = list(_pool().map(lzma_member, [data for _, data in listed]))
+    compressed = _compress_all([data for _, data in listed])
     for (name, data), packed in zip(listed, compressed, strict=True):
         encoded_name = name.encode("utf-8")
         crc = zlib.crc32(data)

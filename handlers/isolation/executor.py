@@ -8,13 +8,12 @@ child that has not reported within `cancel_grace_s` is killed. Whatever the chil
 (crash, hang, exhaust memory, send garbage), `execute` returns an `ExecutionResult`.
 """
 
-import asyncio
 import contextlib
+import functools
 import math
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -32,13 +31,14 @@ from handlers.isolation.child import (
 from handlers.isolation.frames import ChildReport, FrameReader, ProgressCallback
 from handlers.isolation.outcome import Ending, ExecutionResult
 from handlers.isolation.spares import SparePool
+from handlers.isolation.supervisor import CancelSignal as CancelSignal  # callers type with it
+from handlers.isolation.supervisor import Reap, as_callable, supervise_async
 from simengine import api as engine_api
 
 # What a child runs by default: one simulation (simengine.api imports no pybullet itself).
 DEFAULT_TARGET = engine_api.run_spec
 GIB = 1024**3
 _REAP_TIMEOUT_S = 5.0  # after SIGKILL; only a lost fork server could make this wait
-CancelSignal = threading.Event | Callable[[], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,37 @@ class Executor:
         cancel_event: CancelSignal | None = None,
     ) -> ExecutionResult:
         """Run `spec` in a child; blocks until it ends, times out or is cancelled."""
+        result, reap = self._run(spec, max_duration_s, on_progress, cancel_event)
+        if reap is not None:  # the result is in hand: the child exits on its own time
+            threading.Thread(target=reap, daemon=True).start()
+        return result
+
+    async def execute_async(
+        self,
+        spec: dict[str, Any],
+        *,
+        max_duration_s: float,
+        on_progress: ProgressCallback | None = None,
+        cancel_event: CancelSignal | None = None,
+    ) -> ExecutionResult:
+        """`execute` on a supervisor thread (which then reaps the child); progress is
+        delivered on the event loop."""
+        return await supervise_async(
+            lambda relay, cancelled: self._run(spec, max_duration_s, relay, cancelled),
+            on_progress=on_progress,
+            cancel_event=cancel_event,
+        )
+
+    def _run(
+        self,
+        spec: dict[str, Any],
+        max_duration_s: float,
+        on_progress: ProgressCallback | None,
+        cancel_event: CancelSignal | None,
+    ) -> tuple[ExecutionResult, Reap | None]:
+        """Run `spec` in a child until it reports, ends, times out or is cancelled. With the
+        result: how to reap a child that reported success and is exiting on its own time,
+        so that the caller reaps it once the result is delivered (None: already reaped)."""
         if not (math.isfinite(max_duration_s) and max_duration_s > 0):
             raise ValueError("max_duration_s must be a positive, finite number of seconds")
         started = time.monotonic()
@@ -98,7 +129,7 @@ class Executor:
         )
         started_child = self._hand_to_spare(job) or self._start(job)
         if isinstance(started_child, BaseException):
-            return outcome.not_started(started_child, time.monotonic() - started)
+            return outcome.not_started(started_child, time.monotonic() - started), None
         process, reader = started_child
         frames = FrameReader(
             reader=reader,
@@ -109,6 +140,7 @@ class Executor:
         )
         ending: Ending = "aborted"
         stop_deadline = 0.0
+        reap: Reap | None = None
         try:
             ending = self._supervise(process, frames, started + max_duration_s, cancel_event)
             if ending == "cancelled":
@@ -124,14 +156,12 @@ class Executor:
             if ending == "reported" and frames.report.succeeded:
                 # The result is in hand: let the child exit on its own time (exit_code None).
                 exit_code = None
-                threading.Thread(
-                    target=_reap, args=(process,), kwargs={"grace_s": grace_s}, daemon=True
-                ).start()
+                reap = functools.partial(_reap, process, grace_s=grace_s)
             else:
                 exit_code = _reap(process, grace_s=grace_s)
             reader.close()
         elapsed = time.monotonic() - started
-        return outcome.classify(
+        result = outcome.classify(
             frames.report,
             ending=ending,
             exit_code=exit_code,
@@ -140,6 +170,7 @@ class Executor:
             cpu_limit_s=cpu_limit_s,
             memory_limit_bytes=self.config.memory_limit_bytes,
         )
+        return result, reap
 
     def replenish(self) -> None:
         """Start warm spares up to the pool's size. Called by the caller once it has
@@ -172,44 +203,6 @@ class Executor:
             writer.close()  # the child has its own copy; EOF on `reader` means it is gone
         return process, reader
 
-    async def execute_async(
-        self,
-        spec: dict[str, Any],
-        *,
-        max_duration_s: float,
-        on_progress: ProgressCallback | None = None,
-        cancel_event: CancelSignal | None = None,
-    ) -> ExecutionResult:
-        """`execute` on its own thread; progress is delivered on the event loop."""
-        loop = asyncio.get_running_loop()
-        stop = threading.Event()
-        user_cancel = _as_callable(cancel_event)
-        future: asyncio.Future[ExecutionResult] = loop.create_future()
-
-        def relay(done: int, total: int) -> None:
-            if on_progress is not None:
-                _call_soon(loop, on_progress, done, total)
-
-        def work() -> None:
-            try:
-                result = self.execute(
-                    spec,
-                    max_duration_s=max_duration_s,
-                    on_progress=relay,
-                    cancel_event=lambda: stop.is_set() or user_cancel(),
-                )
-            except BaseException as exc:
-                _call_soon(loop, _settle, future, None, exc)
-            else:
-                _call_soon(loop, _settle, future, result, None)
-
-        threading.Thread(target=work, name="qers-sim-supervisor", daemon=True).start()
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            stop.set()  # the supervisor kills the child within one poll interval
-            raise
-
     def _supervise(
         self,
         process: BaseProcess,
@@ -218,7 +211,7 @@ class Executor:
         cancel_event: CancelSignal | None,
     ) -> Ending:
         """Follow the child until it reports, exits, times out or is cancelled."""
-        cancelled = _as_callable(cancel_event)
+        cancelled = as_callable(cancel_event)
         while not frames.report.finished:
             if cancelled():
                 return "cancelled"
@@ -265,34 +258,3 @@ def _reap(process: BaseProcess, *, grace_s: float) -> int | None:
     if exit_code is not None:
         process.close()
     return exit_code
-
-
-def _as_callable(cancel: CancelSignal | None) -> Callable[[], bool]:
-    """A cancellation check from an Event, a callable or nothing."""
-    if cancel is None:
-        return lambda: False
-    if isinstance(cancel, threading.Event):
-        return cancel.is_set
-    return cancel
-
-
-def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
-    """Schedule `callback` on `loop` from another thread; nothing if the loop has closed."""
-    try:
-        loop.call_soon_threadsafe(callback, *args)
-    except RuntimeError:  # closed: nobody is waiting for this run any more
-        return
-
-
-def _settle(
-    future: "asyncio.Future[ExecutionResult]",
-    result: ExecutionResult | None,
-    error: BaseException | None,
-) -> None:
-    """Complete `future` unless it was cancelled meanwhile."""
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    elif result is not None:
-        future.set_result(result)

@@ -4,7 +4,8 @@ A child forked from the fork server still pays first-touch costs when its run st
 (copy-on-write faults of the engine's memory, the first loads: about 10 ms of a short
 run). A spare pays them ahead of demand: it is forked, runs `warm_up`, reports `ready` and
 waits for its job on a pipe. `SparePool.take` hands one over (or None: the run starts the
-usual way) and starts a replacement in the background. Spares cost idle CPU and memory
+usual way); the caller `refill`s once its run is answered, and a replacement warms up in the
+background. Spares cost idle CPU and memory
 (one child each), so the API enables them for its synchronous runs; batch lanes and
 workers that fork per job do not.
 """

@@ -8,6 +8,7 @@ power cut. Temporary names start with `TMP_PREFIX`, which start-up cleanup looks
 import os
 import secrets
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import NamedTuple
 
@@ -79,20 +80,111 @@ def write_atomic(path: Path, data: bytes) -> FileSignature:
 def write_atomic_many(folder: Path, files: Mapping[str, bytes]) -> None:
     """Replace several files of `folder` atomically and durably, with one folder fsync.
 
-    Each file is written and fsynced under a temporary name, then renamed into place;
-    a crash leaves every file either old or new (never partial), and `.tmp-` leftovers.
+    Each file is written under a temporary name (their fsyncs side by side), then renamed
+    into place; a crash leaves every file either old or new (never partial), and `.tmp-`
+    leftovers.
     """
-    written: list[tuple[Path, Path]] = []
+    _rename(_stage(folder, files))
+    fsync_dir(folder)
+
+
+def write_atomic_many_then(
+    folder: Path, files: Mapping[str, bytes], name: str, data: bytes
+) -> FileSignature:
+    """`write_atomic_many(folder, files)`, then `write_atomic(folder / name, data)`, with
+    every file's fsync side by side: `name` (e.g. a document saying the others are complete)
+    is renamed only once the others' renames are durable, so it never survives a crash
+    without them.
+
+    Returns:
+        The signature of `name` as written.
+    """
+    if name in files:
+        raise ValueError(f"{name!r} is written last, not among the files")
+    staged = _stage(folder, {**files, name: data})
+    last = [staged.pop()]
+    try:
+        _rename(staged)
+        fsync_dir(folder)
+    except BaseException:
+        _discard(last)
+        raise
+    _rename(last)
+    fsync_dir(folder)
+    return last[0].signature
+
+
+class _Staged(NamedTuple):
+    """A file written and fsynced under its temporary name, not yet renamed."""
+
+    temporary: Path
+    path: Path
+    signature: FileSignature
+
+
+_FSYNC_THREADS = 8
+_FSYNC_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _stage(folder: Path, files: Mapping[str, bytes]) -> list[_Staged]:
+    """Write each of `files` under a temporary name in `folder` and fsync them side by side
+    (one journal commit can then cover several); on failure none is left behind."""
+    names: list[tuple[Path, Path]] = []
+    fds: list[int] = []
     try:
         for name, data in files.items():
-            path = folder / name
-            tmp = path.with_name(temp_name(name))
-            written.append((tmp, path))
-            write_file_durably(tmp, data)
-        for tmp, path in written:
-            os.replace(tmp, path)
+            names.append((folder / temp_name(name), folder / name))
+            fds.append(_create_with(names[-1][0], data))
+        syncs = [_fsync_pool().submit(_fsync_signature, fd) for fd in fds]
+        wait(syncs)  # every fd stays open until its fsync is done
+        return [_Staged(*pair, sync.result()) for pair, sync in zip(names, syncs, strict=True)]
     except BaseException:
-        for tmp, _ in written:
+        for tmp, _ in names:
             tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(folder)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _rename(staged: list[_Staged]) -> None:
+    """Move staged files into place (the caller fsyncs the folder); on failure the
+    temporaries not yet moved are removed."""
+    try:
+        for file in staged:
+            os.replace(file.temporary, file.path)
+    except BaseException:
+        _discard(staged)
+        raise
+
+
+def _discard(staged: list[_Staged]) -> None:
+    for file in staged:
+        file.temporary.unlink(missing_ok=True)
+
+
+def _create_with(path: Path, data: bytes) -> int:
+    """Create `path` (which must not exist) holding `data`; its open fd, not yet fsynced."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _fsync_signature(fd: int) -> FileSignature:
+    os.fsync(fd)
+    return FileSignature.of(os.fstat(fd))
+
+
+def _fsync_pool() -> ThreadPoolExecutor:
+    """This process's fsync threads (a forked worker makes its own: threads do not survive
+    a fork)."""
+    global _FSYNC_POOL
+    if _FSYNC_POOL is None or _FSYNC_POOL[0] != os.getpid():
+        _FSYNC_POOL = (os.getpid(), ThreadPoolExecutor(_FSYNC_THREADS, "qers-fsync"))
+    return _FSYNC_POOL[1]

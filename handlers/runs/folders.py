@@ -27,6 +27,7 @@ from handlers.kit.atomic import (
     temp_name,
     write_atomic,
     write_atomic_many,
+    write_atomic_many_then,
     write_file_durably,
 )
 from handlers.runs.ids import is_valid_run_id
@@ -153,6 +154,22 @@ class RunFolders:
             write_atomic_many(folder, named)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFoundError.resource("run", run_id) from None
+
+    def put_files_then_run(
+        self, run_id: str, files: Mapping[str, bytes], data: bytes
+    ) -> FileSignature:
+        """`put_files(files)`, then `write_run(data)`, with the files' fsyncs side by side:
+        run.json (e.g. SUCCEEDED) is never durable before the artifacts it lists."""
+        folder = self.folder(run_id)
+        if not (folder / RUN_FILE).is_file():
+            raise NotFoundError.resource("run", run_id)
+        named = {_artifact_name(name): payload for name, payload in files.items()}
+        try:
+            signature = write_atomic_many_then(folder, named, RUN_FILE, data)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFoundError.resource("run", run_id) from None
+        self._announce_change(run_id)
+        return signature
 
     def read_run(self, run_id: str) -> tuple[RunDocument, FileSignature]:
         """run.json of `run_id` with the signature of the very file read."""

@@ -34,6 +34,13 @@ class RunWriter(Protocol):
 
     def put_file(self, run_id: str, name: str, data: bytes) -> None: ...
 
+    def put_files_and_update(
+        self, run_id: str, files: Mapping[str, bytes], run: Mapping[str, Any]
+    ) -> None:
+        """The artifacts, then the final document, their fsyncs side by side: a reader (or
+        a crash) that finds the run finished finds its artifacts too."""
+        ...
+
 
 def new_run(
     run_id: str, request: RunRequest, prepared: PreparedRun, *, origin: str, status: str
@@ -127,8 +134,7 @@ def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -
         "warnings": _warnings(finished),
     }
     files["report.json"] = _json(report)
-    writer.put_files(run_id, files)
-    writer.update(run_id, finished)
+    writer.put_files_and_update(run_id, files, finished)
     return finished
 
 

@@ -186,7 +186,8 @@ class RunService:
         finally:
             self._cancels.pop(run_id, None)
         finished = self._ended(runrecord.finish(self._store, progress.run, result))
-        self._executor.replenish()  # the run is stored: now a spare may warm up
+        # The run is stored: a spare may warm up when the loop is next free (answer sent).
+        asyncio.get_running_loop().call_soon(self._executor.replenish)
         return runrecord.with_shown_secret(finished, prepared.webhook)
 
     @property

@@ -118,6 +118,17 @@ class RunStore:
         """Write several artifacts of an existing run at once (see RunFolders.put_files)."""
         self.folders.put_files(run_id, files)
 
+    def put_files_and_update(
+        self, run_id: str, files: Mapping[str, bytes], run: Mapping[str, Any]
+    ) -> None:
+        """`put_files(files)`, then `update(run)`, the files' fsyncs side by side (see
+        RunFolders.put_files_then_run): a run's final state and its artifacts at once."""
+        if run.get("id") != run_id:
+            raise RunDocumentError("the document's id differs from run_id")
+        entry = IndexEntry.from_document(run, signature="")
+        signature = self.folders.put_files_then_run(run_id, files, encode_run(run))
+        self._index.apply(upsert=[_signed(entry, signature.encode())])
+
     def get(self, run_id: str) -> RunDocument:
         """The Run document, read from its folder (never from the index)."""
         run, _ = self.folders.read_run(run_id)

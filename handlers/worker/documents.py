@@ -31,5 +31,10 @@ class FolderWriter:
     def put_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
         self.folders.put_files(run_id, files)
 
+    def put_files_and_update(
+        self, run_id: str, files: Mapping[str, bytes], run: Mapping[str, Any]
+    ) -> None:
+        self.folders.put_files_then_run(run_id, files, encode_run(run))
+
     def read_file(self, run_id: str, name: str) -> bytes:
         return self.folders.read_file(run_id, name)

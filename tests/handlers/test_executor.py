@@ -274,6 +274,28 @@ def test_execute_async_relays_progress_on_the_loop_and_cancels_the_child() -> No
     assert not supervisors()
 
 
+def test_execute_async_reaps_the_child_on_its_supervisor_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counted(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    runner = executor("succeed")
+    runner.warm_up()
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    result = asyncio.run(runner.execute_async({"steps": 3}, max_duration_s=10))
+    assert result.status == RunStatus.SUCCEEDED
+    assert started == ["qers-sim-supervisor"]  # no second thread to reap the child
+    deadline = time.monotonic() + 5
+    while supervisors() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not supervisors()  # it reaped the child, then ended
+
+
 def supervisors() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "qers-sim-supervisor"]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.kit.atomic import TMP_PREFIX, FileSignature, write_atomic
+from handlers.kit.atomic import TMP_PREFIX, FileSignature, write_atomic, write_atomic_many_then
 from handlers.runs.ids import RUN_ID_PATTERN, is_valid_run_id, new_run_id
 
 
@@ -79,3 +79,52 @@ def test_a_failed_replace_keeps_the_old_file(
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert not [p for p in os.listdir(tmp_path) if p.startswith(TMP_PREFIX)]
+
+
+def test_write_atomic_many_then_renames_the_last_file_after_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "run.json").write_bytes(b"old")
+    events: list[str] = []
+    replace, fsync = os.replace, os.fsync
+
+    def record_replace(src: str | Path, dst: str | Path) -> None:
+        events.append(f"rename {Path(dst).name}")
+        replace(src, dst)
+
+    def record_fsync(fd: int) -> None:
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            events.append("fsync folder")
+        fsync(fd)
+
+    monkeypatch.setattr(os, "replace", record_replace)
+    monkeypatch.setattr(os, "fsync", record_fsync)
+    files = {"a.json": b"a", "b.npz": b"b" * 100_000}
+    signature = write_atomic_many_then(tmp_path, files, "run.json", b"new")
+    assert events == [
+        "rename a.json",
+        "rename b.npz",
+        "fsync folder",
+        "rename run.json",
+        "fsync folder",
+    ]
+    assert signature == FileSignature.of((tmp_path / "run.json").stat())
+    assert sorted(os.listdir(tmp_path)) == ["a.json", "b.npz", "run.json"]
+    assert (tmp_path / "b.npz").read_bytes() == files["b.npz"]
+
+
+def test_write_atomic_many_then_failing_leaves_the_last_file_old(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "run.json").write_bytes(b"old")
+
+    def refuse(src: object, dst: object) -> None:
+        raise OSError("disk says no")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="disk says no"):
+        write_atomic_many_then(tmp_path, {"a.json": b"a"}, "run.json", b"new")
+    assert os.listdir(tmp_path) == ["run.json"]
+    assert (tmp_path / "run.json").read_bytes() == b"old"
+    with pytest.raises(ValueError, match="written last"):
+        write_atomic_many_then(tmp_path, {"run.json": b"a"}, "run.json", b"new")
