@@ -1,6 +1,6 @@
 """Per-run process overhead of the executor (fork, IPC, limits, exit, reap): <= 50 ms.
 
-Wraps tests/handlers/executor_bench.py (also used by the executor tests): trivial runs,
+Wraps tests/handlers/isolation/executor_bench.py (also used by the executor tests): trivial runs,
 no physics, so the figure is the isolation cost alone.
 """
 
@@ -10,7 +10,7 @@ import statistics
 import sys
 
 from bench.report import result
-from tests.handlers.executor_bench import per_run_ms
+from tests.handlers.isolation.executor_bench import per_run_ms
 
 TARGET_MS = 50.0
 RUNS = 100

@@ -25,7 +25,7 @@ from bench.report import result
 from handlers.kit.logging import configure_logging
 from handlers.runs.folders import RUN_FILE, encode_run
 from handlers.runs.store import RunStore
-from tests.handlers.runstore_docs import START, STATUSES, make_run, random_run, seeded
+from tests.handlers.runs.store_docs import START, STATUSES, make_run, random_run, seeded
 
 SIZES = (100, 10_000)
 ROUNDS = 7

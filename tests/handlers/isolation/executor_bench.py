@@ -1,4 +1,4 @@
-"""Per-run process overhead of the executor: `python -m tests.handlers.executor_bench`."""
+"""Per-run process overhead of the executor: `python -m tests.handlers.isolation.executor_bench`."""
 
 import json
 import statistics
@@ -7,7 +7,7 @@ import time
 from generated.models.RunStatus_schema import RunStatus
 from handlers.isolation.executor import Executor, ExecutorConfig
 
-TRIVIAL = "tests.handlers.executor_targets:trivial"
+TRIVIAL = "tests.handlers.isolation.executor_targets:trivial"
 
 
 def per_run_ms(*, runs: int = 50) -> list[float]:

@@ -13,7 +13,7 @@ from handlers.errors import InternalError
 from handlers.runs.cursor import Position, RunFilters
 from handlers.runs.folders import RunFolders, encode_run
 from handlers.runs.store import INDEX_FILE, RunStore, SyncReport
-from tests.handlers.runstore_docs import make_run
+from tests.handlers.runs.store_docs import make_run
 
 RUNS = 12
 

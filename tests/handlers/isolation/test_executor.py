@@ -22,8 +22,8 @@ from handlers.isolation.failures import Progress, from_exit, scrub_paths
 from handlers.isolation.outcome import ExecutionResult
 from simengine import replay
 
-ROOT = Path(__file__).resolve().parents[2]
-TARGETS = "tests.handlers.executor_targets"
+ROOT = Path(__file__).resolve().parents[3]
+TARGETS = "tests.handlers.isolation.executor_targets"
 MIB = 1024 * 1024
 INERTIAL = (
     '<inertial><mass value="1"/>'
@@ -378,7 +378,7 @@ def test_lost_fork_server_fails_the_run_and_is_restarted() -> None:
 
 
 def test_engine_module_failing_on_import_is_internal_and_spares_the_fork_server() -> None:
-    broken = Executor(ExecutorConfig(target="tests.handlers.executor_broken:run_spec"))
+    broken = Executor(ExecutorConfig(target="tests.handlers.isolation.executor_broken:run_spec"))
     server = forkserver.server_pid()
     if server is not None:
         os.kill(server, signal.SIGKILL)  # the next run starts a server preloading `broken`

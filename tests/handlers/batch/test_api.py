@@ -15,7 +15,7 @@ from handlers.app import create_app
 from handlers.settings import Settings
 from simengine.stats import t_quantile
 
-SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seed"
+SEED = Path(__file__).resolve().parents[2] / "fixtures" / "seed"
 SEED_BATCH = json.loads((SEED / "batch_request.json").read_text(encoding="utf-8"))
 SEED_COMPARE = json.loads((SEED / "compare_request.json").read_text(encoding="utf-8"))
 MISSING_BATCH = "bat_000000000000000000000000"

@@ -18,10 +18,10 @@ import pytest
 from handlers.kit.atomic import TMP_PREFIX
 from handlers.runs.ids import is_valid_run_id
 from handlers.runs.store import RunStore
-from tests.handlers.runstore_docs import seeded
-from tests.handlers.runstore_writer import ARTIFACTS, is_sealed
+from tests.handlers.runs.store_docs import seeded
+from tests.handlers.runs.store_writer import ARTIFACTS, is_sealed
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KILLS = 40
 MAX_DELAY_S = 0.050
 TIME_BUDGET_S = 20.0
@@ -29,7 +29,7 @@ TIME_BUDGET_S = 20.0
 
 def _start_writer(runs_dir: Path, seed: int) -> tuple[subprocess.Popen[str], dict[str, int]]:
     writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.handlers.runstore_writer", str(runs_dir), str(seed)],
+        [sys.executable, "-m", "tests.handlers.runs.store_writer", str(runs_dir), str(seed)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

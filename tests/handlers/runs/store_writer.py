@@ -1,6 +1,6 @@
 """Crash-test writer: creates and updates runs in a loop until it is killed.
 
-Usage: python -m tests.handlers.runstore_writer RUNS_DIR SEED
+Usage: python -m tests.handlers.runs.store_writer RUNS_DIR SEED
 
 Prints one line once the store is open: the SyncReport of catching up with the previous
 writer's kill, as JSON. Every artifact it writes is self-checking: its first 32 bytes
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from handlers.kit.logging import configure_logging
 from handlers.runs.store import RunStore
-from tests.handlers.runstore_docs import make_run, seeded, timestamp
+from tests.handlers.runs.store_docs import make_run, seeded, timestamp
 
 ARTIFACTS = ("metrics.json", "report.json", "replay.npz")
 

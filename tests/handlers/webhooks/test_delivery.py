@@ -42,7 +42,7 @@ from handlers.webhooks.events import (
     new_secret,
 )
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
 SECRET_PATTERN = re.compile(r"^whsec_[A-Za-z0-9+/]{32,86}={0,2}$")
 MESSAGE_ID_PATTERN = re.compile(r"^msg_[A-Za-z0-9]{1,60}$")
 TINY = WebhookPolicy(timeout_s=2.0, retry_delays_s=(0.01, 0.02, 0.04), allow_hosts=("127.0.0.1",))

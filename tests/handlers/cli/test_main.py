@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from handlers.cli.main import app
 from tests.handlers.contracts_fixture import write_contracts
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

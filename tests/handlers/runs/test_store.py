@@ -16,7 +16,7 @@ from handlers.errors import NotFoundError, ValidationFailed
 from handlers.kit.atomic import TMP_PREFIX
 from handlers.runs.index import RunDocumentError, created_us
 from handlers.runs.store import RunStore
-from tests.handlers.runstore_docs import START, make_run, random_run, seeded
+from tests.handlers.runs.store_docs import START, make_run, random_run, seeded
 
 RunDoc = dict[str, Any]
 

@@ -19,7 +19,7 @@ from handlers.health.probes import (
     probe_storage,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _probe_async(timeout_s: float) -> EngineProbe:

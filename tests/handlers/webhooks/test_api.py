@@ -14,7 +14,7 @@ from generated.models import WebhookEvent
 from handlers.app import create_app
 from handlers.settings import Settings
 from tests.handlers.queued import start_worker, stop, wait_for, worker_env
-from tests.handlers.test_webhooks import Receiver, _serve, verify
+from tests.handlers.webhooks.test_delivery import Receiver, _serve, verify
 from tests.redisutil import DB_WEBHOOKS, flush, redis_url
 
 BODY = {"scenario": "drop_test", "options": {"steps": 40, "seed": 2}}
