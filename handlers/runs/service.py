@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from generated.models import FailureCode, RunStatus
+from generated.models import RunStatus
 from handlers.errors import ConflictError, ServiceUnavailable
 from handlers.idempotency.keys import IdempotencyStore, StoredResponse, respond_once
 from handlers.isolation.executor import Executor
@@ -26,8 +26,9 @@ from handlers.queue.client import RunQueue
 from handlers.runs import record as runrecord
 from handlers.runs.artifacts import RunArtifacts
 from handlers.runs.ids import new_run_id
+from handlers.runs.liveness import LostRuns
 from handlers.runs.record import FINISHED
-from handlers.runs.request import RunRequest, prepare
+from handlers.runs.request import PreparedRun, RunRequest, prepare
 from handlers.runs.store import RunStore
 from handlers.settings import Settings
 from handlers.webhooks.notifier import Notifier
@@ -72,6 +73,11 @@ class RunService:
         self.idempotency_keys = idempotency_keys
         self._box: SecretBox | None = None
         self._notifier = Notifier(settings, queue)
+        self._lost = (
+            None
+            if queue is None
+            else LostRuns(lambda: self._store, queue, settings=settings, ended=self._ended)
+        )
 
     @property
     def queue(self) -> RunQueue | None:
@@ -173,6 +179,19 @@ class RunService:
                 raise
             return runrecord.with_shown_secret(run, prepared.webhook)
         run = runrecord.new_run(run_id, request, prepared, origin=origin, status="RUNNING")
+        finished = self._ended(await self._run_here(run, files, prepared))
+        # The run is stored: a spare may warm up when the loop is next free (answer sent).
+        asyncio.get_running_loop().call_soon(self._executor.replenish)
+        return runrecord.with_shown_secret(finished, prepared.webhook)
+
+    async def _run_here(
+        self, run: dict[str, Any], files: dict[str, bytes], prepared: PreparedRun
+    ) -> dict[str, Any]:
+        """Record `run` RUNNING, execute it in a child, store its outcome (embedded mode).
+
+        The folder is written before the child starts (tried the other way round, with
+        the fsyncs overlapping the child: no gain measurable on this machine)."""
+        run_id = run["id"]
         self._store.create(run, files)
         cancel = self._cancels.setdefault(run_id, threading.Event())
         progress = runrecord.ProgressWriter(self._store, run, interval_s=PROGRESS_INTERVAL_S)
@@ -185,10 +204,7 @@ class RunService:
             )
         finally:
             self._cancels.pop(run_id, None)
-        finished = self._ended(runrecord.finish(self._store, progress.run, result))
-        # The run is stored: a spare may warm up when the loop is next free (answer sent).
-        asyncio.get_running_loop().call_soon(self._executor.replenish)
-        return runrecord.with_shown_secret(finished, prepared.webhook)
+        return runrecord.finish(self._store, progress.run, result)
 
     @property
     def _secret_box(self) -> SecretBox:
@@ -235,17 +251,7 @@ class RunService:
 
     def reconcile(self) -> list[str]:
         """Fail `WORKER_LOST` every queued-mode run whose worker stopped beating."""
-        if self._queue is None or not self._queue.reconcile_turn():
-            return []
-        lost = []
-        for run_id in self._queue.lost():
-            run = self._store.get(run_id)
-            if run["status"] not in FINISHED:
-                self._lose(run)
-                lost.append(run_id)
-            else:
-                self._queue.forget(run_id)
-        return lost
+        return self._lost.reconcile() if self._lost is not None else []
 
     async def _settled(self, run_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + CANCEL_WAIT_S
@@ -255,36 +261,12 @@ class RunService:
             run = self._store.get(run_id)
         return run
 
-    def _lose(self, run: dict[str, Any]) -> dict[str, Any]:
-        assert self._queue is not None
-        after = self._settings.worker_lost_after_s
-        reason = (
-            f"the worker executing this run stopped sending heartbeats (none for {after:g} s): "
-            "it was killed or its host was lost; run it again"
-        )
-        lost = runrecord.end(
-            self._store,
-            run,
-            status=RunStatus.FAILED,
-            failure_code=FailureCode.WORKER_LOST,
-            reason=reason,
-        )
-        self._queue.forget(run["id"])
-        _log.warning("run lost with its worker", run_id=run["id"])
-        return self._ended(lost)
-
     def get(self, run_id: str) -> dict[str, Any]:
         """One run document (404 when unknown); a queued-mode run whose worker is gone
         is failed `WORKER_LOST` on the spot rather than shown RUNNING."""
         run = self._store.get(run_id)
-        if self._queue is not None and run["status"] == "RUNNING":
-            try:
-                if not self._queue.alive(run_id):
-                    run = self._store.get(run_id)  # it may have finished just now
-                    if run["status"] == "RUNNING":
-                        run = self._lose(run)
-            except ServiceUnavailable:
-                pass  # Redis is down: show what the store says
+        if self._lost is not None and run["status"] == "RUNNING":
+            run = self._lost.checked(run)
         return run
 
     def list(self, **filters: Any) -> tuple[list[dict[str, Any]], str | None]:

@@ -456,9 +456,24 @@ def _ready_spares(runner: Executor, count: int) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("scenario", ["urdf_rollout", "arm_reach"])
-def test_a_warm_spare_runs_the_same_trajectory(scenario: str) -> None:
-    spec = {"scenario": scenario, "steps": 60, "profile": "pseudo_reality_A", "seed": 3}
+@pytest.mark.parametrize(
+    ("scenario", "dr_episode"),
+    [
+        ("urdf_rollout", None),
+        ("arm_reach", None),
+        ("drop_test", 2),
+        ("push_slide", 1),
+        ("quadruped_stand", 3),
+    ],
+)
+def test_a_warm_spare_runs_the_same_trajectory(scenario: str, dr_episode: int | None) -> None:
+    spec = {
+        "scenario": scenario,
+        "steps": 60,
+        "profile": "pseudo_reality_A",
+        "seed": 3,
+        "dr_episode": dr_episode,
+    }
     plain = Executor().execute(spec, max_duration_s=60)
     runner = Executor(ExecutorConfig(spares=1))
     runner.warm_up()

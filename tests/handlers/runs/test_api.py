@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handlers.app import create_app
+from handlers.errors import ServiceUnavailable
+from handlers.isolation import forkserver
+from handlers.runs.store import RunStore
 from handlers.settings import Settings
 from tests.handlers.queued import wait_for
 
@@ -274,3 +279,43 @@ def test_a_running_embedded_run_shows_progress_and_can_be_cancelled(client: Test
     assert final["failure_code"] is None
     assert 0 < final["progress"]["steps_done"] < 1_000_000
     assert client.get(f"/v1/runs/{run['id']}").json() == final
+
+
+def _simulation_children(server: int) -> list[int]:
+    """Processes the fork server started (simulation children), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.name.isdigit() and int(fields[1]) == server:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_run_the_store_refuses_stops_its_child_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run the store refuses leaves no child running on for nobody, and no run.
+    settings = Settings(runs_dir=tmp_path / "runs", redis_url=None, warm_spares=0)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as refusing:
+        server = forkserver.server_pid()
+        assert server is not None
+        others = set(_simulation_children(server))  # e.g. another app's warm spare
+
+        def refuse(self: RunStore, run: Any, files: Any) -> None:
+            raise ServiceUnavailable("Run storage is unavailable: no space left on device.")
+
+        monkeypatch.setattr(RunStore, "create", refuse)
+        body = {"scenario": "drop_test", "options": {"steps": 200_000, "max_duration_s": 60}}
+        started = time.monotonic()
+        _problem(refusing.post("/v1/runs", json=body), 503)
+        # Not a speed target: the whole run takes ~35 s here; the answer must not wait for it.
+        assert time.monotonic() - started < 15
+        deadline = time.monotonic() + 5
+        while set(_simulation_children(server)) - others and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert set(_simulation_children(server)) - others == set()
+        monkeypatch.undo()
+        assert refusing.get("/v1/runs").json()["items"] == []
