@@ -25,8 +25,9 @@ from rich.table import Table
 
 from generated.models import RunCreate
 from handlers.errors import QersError
-from handlers.isolation.executor import CancelSignal, Executor
+from handlers.isolation.executor import Executor
 from handlers.isolation.outcome import ExecutionResult
+from handlers.isolation.supervisor import CancelSignal
 from handlers.runs.request import RunRequest
 from handlers.runs.service import RunService
 from handlers.settings import Settings

@@ -31,8 +31,7 @@ from handlers.isolation.child import (
 from handlers.isolation.frames import ChildReport, FrameReader, ProgressCallback
 from handlers.isolation.outcome import Ending, ExecutionResult
 from handlers.isolation.spares import SparePool
-from handlers.isolation.supervisor import CancelSignal as CancelSignal  # callers type with it
-from handlers.isolation.supervisor import Reap, as_callable, supervise_async
+from handlers.isolation.supervisor import CancelSignal, Reap, as_callable, supervise_async
 from simengine import api as engine_api
 
 # What a child runs by default: one simulation (simengine.api imports no pybullet itself).

@@ -48,13 +48,9 @@ def fsync_dir(path: Path) -> None:
 
 def write_file_durably(path: Path, data: bytes) -> FileSignature:
     """Create `path` (which must not exist), write `data`, fsync; no rename."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = _create_with(path, data)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-        return FileSignature.of(os.fstat(fd))
+        return _fsync_signature(fd)
     finally:
         os.close(fd)
 
@@ -77,24 +73,15 @@ def write_atomic(path: Path, data: bytes) -> FileSignature:
     return signature
 
 
-def write_atomic_many(folder: Path, files: Mapping[str, bytes]) -> None:
-    """Replace several files of `folder` atomically and durably, with one folder fsync.
-
-    Each file is written under a temporary name (their fsyncs side by side), then renamed
-    into place; a crash leaves every file either old or new (never partial), and `.tmp-`
-    leftovers.
-    """
-    _rename(_stage(folder, files))
-    fsync_dir(folder)
-
-
 def write_atomic_many_then(
     folder: Path, files: Mapping[str, bytes], name: str, data: bytes
 ) -> FileSignature:
-    """`write_atomic_many(folder, files)`, then `write_atomic(folder / name, data)`, with
-    every file's fsync side by side: `name` (e.g. a document saying the others are complete)
-    is renamed only once the others' renames are durable, so it never survives a crash
-    without them.
+    """Replace `files` of `folder`, then `name` with `data`, atomically and durably.
+
+    Every file is written under a temporary name, their fsyncs side by side; `files` are
+    renamed into place and the folder fsynced, then `name` (e.g. a document saying the
+    others are complete) likewise, so it never survives a crash without them. A crash
+    leaves each file old or new (never partial), and `.tmp-` leftovers.
 
     Returns:
         The signature of `name` as written.

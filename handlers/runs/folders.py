@@ -26,7 +26,6 @@ from handlers.kit.atomic import (
     fsync_dir,
     temp_name,
     write_atomic,
-    write_atomic_many,
     write_atomic_many_then,
     write_file_durably,
 )
@@ -144,22 +143,12 @@ class RunFolders:
         """Atomically write the artifact `name` of an existing run."""
         self._replace(run_id, _artifact_name(name), data)
 
-    def put_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
-        """Atomically write several artifacts of an existing run (one folder fsync)."""
-        folder = self.folder(run_id)
-        if not (folder / RUN_FILE).is_file():
-            raise NotFoundError.resource("run", run_id)
-        named = {_artifact_name(name): data for name, data in files.items()}
-        try:
-            write_atomic_many(folder, named)
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFoundError.resource("run", run_id) from None
-
     def put_files_then_run(
         self, run_id: str, files: Mapping[str, bytes], data: bytes
     ) -> FileSignature:
-        """`put_files(files)`, then `write_run(data)`, with the files' fsyncs side by side:
-        run.json (e.g. SUCCEEDED) is never durable before the artifacts it lists."""
+        """Atomically write several artifacts of an existing run, then its run.json, their
+        fsyncs side by side: run.json (e.g. SUCCEEDED) is never durable before the artifacts
+        it lists."""
         folder = self.folder(run_id)
         if not (folder / RUN_FILE).is_file():
             raise NotFoundError.resource("run", run_id)

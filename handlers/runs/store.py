@@ -14,7 +14,7 @@ sweep of interrupted writes. Writers in other processes (workers sharing RUNS_DI
 """
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -99,11 +99,7 @@ class RunStore:
     def update(self, run_id: str, run: Mapping[str, Any]) -> None:
         """Replace the Run document of an existing run (e.g. a status transition)."""
         self.folders.folder(run_id)
-        if run.get("id") != run_id:
-            raise RunDocumentError("the document's id differs from run_id")
-        entry = IndexEntry.from_document(run, signature="")
-        signature = self.folders.write_run(run_id, encode_run(run))
-        self._index.apply(upsert=[_signed(entry, signature.encode())])
+        self._write_run(run_id, run, lambda data: self.folders.write_run(run_id, data))
 
     def discard(self, run_id: str) -> None:
         """Remove a run entirely (its creation could not be completed, e.g. Redis refused it)."""
@@ -114,19 +110,26 @@ class RunStore:
         """Write an artifact (e.g. metrics.json, replay.npz) of an existing run."""
         self.folders.put_file(run_id, name, data)
 
-    def put_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
-        """Write several artifacts of an existing run at once (see RunFolders.put_files)."""
-        self.folders.put_files(run_id, files)
-
     def put_files_and_update(
         self, run_id: str, files: Mapping[str, bytes], run: Mapping[str, Any]
     ) -> None:
-        """`put_files(files)`, then `update(run)`, the files' fsyncs side by side (see
-        RunFolders.put_files_then_run): a run's final state and its artifacts at once."""
+        """Write several artifacts, then replace the Run document, their fsyncs side by side
+        (see RunFolders.put_files_then_run): a run's final state and its artifacts at once."""
+        self._write_run(
+            run_id, run, lambda data: self.folders.put_files_then_run(run_id, files, data)
+        )
+
+    def _write_run(
+        self,
+        run_id: str,
+        run: Mapping[str, Any],
+        write: Callable[[bytes], FileSignature],
+    ) -> None:
+        """Write the Run document with `write` and index it under the signature written."""
         if run.get("id") != run_id:
             raise RunDocumentError("the document's id differs from run_id")
         entry = IndexEntry.from_document(run, signature="")
-        signature = self.folders.put_files_then_run(run_id, files, encode_run(run))
+        signature = write(encode_run(run))
         self._index.apply(upsert=[_signed(entry, signature.encode())])
 
     def get(self, run_id: str) -> RunDocument:

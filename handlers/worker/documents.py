@@ -28,9 +28,6 @@ class FolderWriter:
     def put_file(self, run_id: str, name: str, data: bytes) -> None:
         self.folders.put_file(run_id, name, data)
 
-    def put_files(self, run_id: str, files: Mapping[str, bytes]) -> None:
-        self.folders.put_files(run_id, files)
-
     def put_files_and_update(
         self, run_id: str, files: Mapping[str, bytes], run: Mapping[str, Any]
     ) -> None:

@@ -128,7 +128,8 @@ def test_put_files_and_update_stores_the_artifacts_and_the_final_run(store: RunS
     run = make_run(status="RUNNING")
     store.create(run, {"report.json": b"v1"})
     finished = {**run, "status": "SUCCEEDED"}
-    store.put_files_and_update(run["id"], {"report.json": b"v2", "replay.npz": b"z"}, finished)
+    files = {"report.json": b"v2", "metrics.json": b"{}", "replay.npz": b"z"}
+    store.put_files_and_update(run["id"], files, finished)
     assert store.get(run["id"]) == finished
     assert store.read_file(run["id"], "report.json") == b"v2"
     assert store.read_file(run["id"], "replay.npz") == b"z"
@@ -136,23 +137,10 @@ def test_put_files_and_update_stores_the_artifacts_and_the_final_run(store: RunS
     with pytest.raises(RunDocumentError):
         store.put_files_and_update(run["id"], {}, {**finished, "id": "run_other"})
     with pytest.raises(ValueError, match="artifact file name"):
-        store.put_files_and_update(run["id"], {"run.json": b"{}"}, finished)
-    with pytest.raises(NotFoundError):
-        store.put_files_and_update("run_missing", {}, {**finished, "id": "run_missing"})
-    assert not [n for n in os.listdir(store.runs_dir / run["id"]) if n.startswith(TMP_PREFIX)]
-
-
-def test_put_files_writes_several_artifacts_at_once(store: RunStore) -> None:
-    run = make_run()
-    store.create(run, {"report.json": b"v1"})
-    store.put_files(run["id"], {"report.json": b"v2", "metrics.json": b"{}", "replay.npz": b"z"})
-    assert store.read_file(run["id"], "report.json") == b"v2"
-    assert store.read_file(run["id"], "replay.npz") == b"z"
-    with pytest.raises(ValueError, match="artifact file name"):
-        store.put_files(run["id"], {"metrics.json": b"x", "run.json": b"{}"})
+        store.put_files_and_update(run["id"], {"metrics.json": b"x", "run.json": b"{}"}, finished)
     assert store.read_file(run["id"], "metrics.json") == b"{}"  # nothing of a refused call
     with pytest.raises(NotFoundError):
-        store.put_files("run_missing", {"report.json": b"{}"})
+        store.put_files_and_update("run_missing", {}, {**finished, "id": "run_missing"})
     assert not [n for n in os.listdir(store.runs_dir / run["id"]) if n.startswith(TMP_PREFIX)]
 
 
