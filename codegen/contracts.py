@@ -14,6 +14,8 @@ from codegen.errors import ContractError
 
 SCHEMA_SUFFIX = ".schema.json"
 SCHEMA_REF_PREFIX = "schemas/"
+JSON_MEDIA_TYPE = "application/json"
+MULTIPART_MEDIA_TYPE = "multipart/form-data"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 OPERATION_ID = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 
@@ -52,6 +54,24 @@ class Response:
 
 
 @dataclass(frozen=True)
+class RequestBody:
+    """An operation's request body: JSON, or a `multipart/form-data` form of one schema."""
+
+    media_type: str  # JSON_MEDIA_TYPE | MULTIPART_MEDIA_TYPE
+    model: str
+    raw: JsonObject  # the contract's requestBody object, as written
+    # Multipart only: the properties sent as file parts, and those that may repeat (arrays).
+    file_fields: tuple[str, ...] = ()
+    array_fields: tuple[str, ...] = ()
+    # Fields whose text a form reader turns into JSON values first: (name, JSON type).
+    typed_fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_form(self) -> bool:
+        return self.media_type == MULTIPART_MEDIA_TYPE
+
+
+@dataclass(frozen=True)
 class Operation:
     """One operation of `openapi.yaml`."""
 
@@ -64,8 +84,12 @@ class Operation:
     deprecated: bool
     extensions: JsonObject
     parameters: tuple[Parameter, ...]
-    body_model: str | None
+    body: RequestBody | None
     responses: tuple[Response, ...]
+
+    @property
+    def body_model(self) -> str | None:
+        return self.body.model if self.body else None
 
     @property
     def success(self) -> tuple[Response, ...]:
@@ -175,7 +199,7 @@ def _operations(contracts: Contracts, items: JsonObject, *, section: str) -> tup
                         _parameter(contracts, p, where=where)
                         for p in [*shared, *op.get("parameters", [])]
                     ),
-                    body_model=_body_model(contracts, op.get("requestBody"), where=where),
+                    body=_body(contracts, op.get("requestBody"), where=where),
                     responses=tuple(
                         _response(contracts, str(status), resp, where=where)
                         for status, resp in (op.get("responses") or {}).items()
@@ -215,16 +239,63 @@ def _parameter(contracts: Contracts, raw: JsonObject, *, where: str) -> Paramete
     )
 
 
-def _body_model(contracts: Contracts, body: JsonObject | None, *, where: str) -> str | None:
+def _body(contracts: Contracts, body: JsonObject | None, *, where: str) -> RequestBody | None:
     if body is None:
         return None
     content = body.get("content") or {}
-    if list(content) != ["application/json"]:
-        raise ContractError(f"{where}: request body must be application/json only")
-    name = _schema_ref(contracts, content["application/json"].get("schema", {}), where=where)
+    if list(content) not in ([JSON_MEDIA_TYPE], [MULTIPART_MEDIA_TYPE]):
+        raise ContractError(
+            f"{where}: request body must be one of {JSON_MEDIA_TYPE} and {MULTIPART_MEDIA_TYPE}"
+        )
+    media_type = next(iter(content))
+    name = _schema_ref(contracts, content[media_type].get("schema", {}), where=where)
     if name is None:
         raise ContractError(f"{where}: request body schema must be a $ref into schemas/")
-    return name
+    if media_type == JSON_MEDIA_TYPE:
+        return RequestBody(media_type, name, body)
+    return _form_body(contracts, name, body, where=where)
+
+
+def _form_body(contracts: Contracts, name: str, body: JsonObject, *, where: str) -> RequestBody:
+    """A multipart body: an object whose properties are form fields or file parts."""
+    schema = contracts.schemas[name]
+    if schema.get("type") != "object" or schema.get("additionalProperties") is not False:
+        raise ContractError(f"{where}: a multipart body's schema must be a closed object")
+    files: list[str] = []
+    arrays: list[str] = []
+    typed: list[tuple[str, str]] = []
+    for prop, sub in (schema.get("properties") or {}).items():
+        at = f"{where} {name}.{prop}"
+        resolved = _resolved(contracts, sub, where=at)
+        kind = resolved.get("type")
+        if kind == "string" and "contentMediaType" in resolved:
+            files.append(prop)
+        elif kind == "array":
+            items = _resolved(
+                contracts, resolved.get("items") or {}, where=f"{where} {name}.{prop}"
+            )
+            if items.get("type") != "string":
+                raise ContractError(
+                    f"{where}: form field {prop!r} repeats, so its items are strings"
+                )
+            arrays.append(prop)
+        elif kind in ("integer", "number", "boolean"):
+            typed.append((prop, kind))
+        elif kind != "string":
+            raise ContractError(f"{where}: form field {prop!r} must be a string, number or boolean")
+    if not files:
+        raise ContractError(f"{where}: a multipart body needs a file property (contentMediaType)")
+    encoding = body["content"][MULTIPART_MEDIA_TYPE].get("encoding") or {}
+    unknown = sorted(set(encoding) - set(schema.get("properties") or {}))
+    if unknown:
+        raise ContractError(f"{where}: encoding names {unknown[0]!r}, not a property of {name}")
+    return RequestBody(MULTIPART_MEDIA_TYPE, name, body, tuple(files), tuple(arrays), tuple(typed))
+
+
+def _resolved(contracts: Contracts, schema: JsonObject, *, where: str) -> JsonObject:
+    """`schema`, or the schema its `$ref` names."""
+    ref = _schema_ref(contracts, schema, where=where)
+    return contracts.schemas[ref] if ref else schema
 
 
 def _response(contracts: Contracts, status: str, raw: JsonObject, *, where: str) -> Response:
@@ -240,8 +311,8 @@ def _response(contracts: Contracts, status: str, raw: JsonObject, *, where: str)
             f"{where}: one media type with a model per response, got {typed};"
             " any other must be binary (`type: string`, no $ref, not JSON)"
         )
-    if binary and not typed:
-        raise ContractError(f"{where}: a binary media type comes in addition to a JSON one")
+    if len(binary) > 1 and not typed:
+        raise ContractError(f"{where}: one binary media type, or a JSON one with binary ones")
     media_type = typed[0] if typed else None
     model = None
     if media_type is not None:

@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 
 from codegen.contracts import Contracts
+from codegen.multipart import MULTIPART_MODULE
 from codegen.negotiation import NEGOTIATION_MODULE
 from codegen.routes import RouteView, pascal, route_view, snake
 
@@ -52,6 +53,7 @@ def render_code(contracts: Contracts, *, header: str) -> dict[str, str]:
             models=models,
             fastapi_imports=_fastapi_imports(group),
             negotiates=any(r.negotiated for r in group.routes),
+            forms=any(r.form for r in group.routes),
             routes=group.routes,
         )
     files["routers/__init__.py"] = (
@@ -72,9 +74,11 @@ def render_code(contracts: Contracts, *, header: str) -> dict[str, str]:
     files["api.py"] = env.get_template("api.py.jinja").render(
         **common,
         info=_info(contracts),
+        forms=[r for g in groups for r in g.routes if r.form],
         tags=[dict(t) for t in contracts.openapi.get("tags", [])],
         security_schemes=contracts.openapi.get("components", {}).get("securitySchemes", {}),
     )
+    files["multipart.py"] = header.format(sources="codegen/multipart.py") + "\n" + MULTIPART_MODULE
     files["negotiation.py"] = (
         header.format(sources="codegen/negotiation.py") + "\n" + NEGOTIATION_MODULE
     )
@@ -117,6 +121,8 @@ def _fastapi_imports(group: TagGroup) -> list[str]:
             names.add({"path": "Path", "query": "Query", "header": "Header"}[param.location])
         if route.negotiated:
             names.add("Header")
+        if route.form:
+            names.add("Depends")
     return sorted(names)
 
 

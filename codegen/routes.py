@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from codegen.contracts import Contracts, JsonObject, Operation, Parameter
+from codegen.contracts import SCHEMA_REF_PREFIX, Contracts, JsonObject, Operation, Parameter
 from codegen.errors import ContractError
 
 _PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
@@ -39,6 +39,18 @@ class Argument:
 
 
 @dataclass(frozen=True)
+class FormView:
+    """A `multipart/form-data` body: what the route's form reader needs."""
+
+    model: str
+    reader: str  # the module-level name of the route's form reader
+    file_fields: tuple[str, ...]
+    array_fields: tuple[str, ...]
+    typed_fields: tuple[tuple[str, str], ...]
+    file_schemas: str  # source text: {property: its contract schema} for the published document
+
+
+@dataclass(frozen=True)
 class RouteView:
     """Everything a template needs about one operation."""
 
@@ -53,6 +65,7 @@ class RouteView:
     models: frozenset[str]
     # The success media types the handler chooses from (`media_type`), when there are several.
     negotiated: tuple[str, ...] = ()
+    form: FormView | None = None
 
 
 def snake(name: str) -> str:
@@ -71,9 +84,13 @@ def route_view(contracts: Contracts, op: Operation) -> RouteView:
     """Describe one route for the templates."""
     models: set[str] = set()
     arguments = [_argument(contracts, p, models) for p in op.parameters]
-    if op.body_model:
-        models.add(op.body_model)
-        arguments.insert(0, Argument("body", op.body_model, op.body_model, None))
+    form = None
+    if op.body is not None:
+        models.add(op.body.model)
+        if op.body.is_form:
+            form = _form_view(contracts, op)
+        else:
+            arguments.insert(0, Argument("body", op.body.model, op.body.model, None))
     success = op.success
     if not success:
         raise ContractError(f"openapi.yaml {op.operation_id}: no 2xx response")
@@ -87,7 +104,7 @@ def route_view(contracts: Contracts, op: Operation) -> RouteView:
     negotiated = primary.media_types if len(primary.media_types) > 1 else ()
     if any(r.binary for r in success):
         # For a binary media type the handler returns the bytes in a `Response` of its own.
-        return_annotation = f"{return_annotation} | Response"
+        return_annotation = f"{response_model} | Response" if response_model else "Response"
     reserved = sorted({a.name for a in arguments} & set(ROUTE_ARGUMENTS))
     if reserved:
         raise ContractError(
@@ -110,10 +127,52 @@ def route_view(contracts: Contracts, op: Operation) -> RouteView:
         response_model=response_model,
         return_annotation=return_annotation,
         responses=_responses_source(op, primary_status=primary.status),
-        openapi_extra=repr(op.extensions) if op.extensions else None,
+        openapi_extra=_openapi_extra(op),
         models=frozenset(models),
         negotiated=negotiated,
+        form=form,
     )
+
+
+def _form_view(contracts: Contracts, op: Operation) -> FormView:
+    body = op.body
+    assert body is not None
+    assert body.is_form
+    properties = contracts.schemas[body.model].get("properties", {})
+    file_schemas = {name: _published(properties[name]) for name in body.file_fields}
+    return FormView(
+        model=body.model,
+        reader=f"_{snake(op.operation_id)}_form",
+        file_fields=body.file_fields,
+        array_fields=body.array_fields,
+        typed_fields=body.typed_fields,
+        file_schemas=repr(file_schemas),
+    )
+
+
+def _openapi_extra(op: Operation) -> str | None:
+    """Extensions, and a multipart body as the contract writes it (FastAPI sees no body)."""
+    extra: JsonObject = dict(op.extensions)
+    if op.body is not None and op.body.is_form:
+        extra["requestBody"] = _published(op.body.raw)
+    return repr(extra) if extra else None
+
+
+def _published(value: Any) -> Any:
+    """`value` with `$ref`s into schemas/ pointing at the published components instead."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == "$ref" and isinstance(item, str) and item.startswith(SCHEMA_REF_PREFIX):
+                out[key] = (
+                    "#/components/schemas/" + item.removeprefix(SCHEMA_REF_PREFIX).split(".")[0]
+                )
+            else:
+                out[key] = _published(item)
+        return out
+    if isinstance(value, list):
+        return [_published(item) for item in value]
+    return value
 
 
 def _argument(contracts: Contracts, param: Parameter, models: set[str]) -> Argument:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from generated import webhooks
+from generated.models import AssetImportForm
+from generated.multipart import publish_form_schemas
 from generated.routers import (
     health,
     runs,
@@ -72,6 +74,20 @@ SECURITY_SCHEMES: dict[str, Any] = {
     },
 }
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Multipart bodies: the form model and the contract's schema of each of its file parts.
+FORMS: tuple[tuple[Any, dict[str, Any]], ...] = (
+    (
+        AssetImportForm,
+        {
+            "file": {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+                "description": "The file or zip package (at most `QERS_MAX_UPLOAD_BYTES`, 64 MiB by default). Its part's `Content-Type` and file name are not trusted: the format is found from the bytes.",
+                "maxLength": 67108864,
+            }
+        },
+    ),
+)
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     runs.router,
@@ -102,6 +118,7 @@ def publish_openapi(app: FastAPI) -> dict[str, Any]:
             separate_input_output_schemas=False,
         )
         _problem_media_type(document)
+        publish_form_schemas(document, FORMS)
         document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         app.openapi_schema = document
     return app.openapi_schema

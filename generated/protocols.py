@@ -3,13 +3,16 @@
 
 """One Protocol per tag: what `handlers/` implements for each operation."""
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from fastapi import Response
+from starlette.datastructures import UploadFile
 
 from generated.models import (
     Asset,
     AssetFormat,
+    AssetImportForm,
     AssetImportRequest,
     AssetList,
     BatchEvaluation,
@@ -28,6 +31,7 @@ from generated.models import (
     Project,
     ProjectCreate,
     ProjectList,
+    ProjectUpdate,
     RealityProfileList,
     ReplayBundle,
     ReplayFormat,
@@ -174,6 +178,8 @@ class ProjectsHandler(Protocol):
         self,
         *,
         limit: int,
+        tag: str | None,
+        include_archived: bool,
         cursor: str | None,
         response: Response,
     ) -> ProjectList:
@@ -190,6 +196,25 @@ class ProjectsHandler(Protocol):
         """Create a project (`createProject`)."""
         ...
 
+    async def get_project(
+        self,
+        *,
+        project_id: str,
+        response: Response,
+    ) -> Project:
+        """Get a project (`getProject`)."""
+        ...
+
+    async def update_project(
+        self,
+        *,
+        body: ProjectUpdate,
+        project_id: str,
+        response: Response,
+    ) -> Project:
+        """Update or archive a project (`updateProject`)."""
+        ...
+
 
 class AssetsHandler(Protocol):
     """Operations tagged `assets`."""
@@ -197,11 +222,22 @@ class AssetsHandler(Protocol):
     async def import_asset(
         self,
         *,
+        body: AssetImportForm,
+        files: Mapping[str, UploadFile],
+        idempotency_key: str | None,
+        response: Response,
+    ) -> Asset:
+        """Import an asset (upload) (`importAsset`)."""
+        ...
+
+    async def import_asset_from_path(
+        self,
+        *,
         body: AssetImportRequest,
         idempotency_key: str | None,
         response: Response,
     ) -> Asset:
-        """Import an asset (`importAsset`)."""
+        """Import an asset from the server (`importAssetFromPath`)."""
         ...
 
     async def list_assets(
@@ -210,10 +246,38 @@ class AssetsHandler(Protocol):
         limit: int,
         project_id: str | None,
         format: AssetFormat | None,
+        tag: str | None,
         cursor: str | None,
         response: Response,
     ) -> AssetList:
         """List assets (`listAssets`)."""
+        ...
+
+    async def get_asset(
+        self,
+        *,
+        asset_id: str,
+        response: Response,
+    ) -> Asset:
+        """Get an asset (`getAsset`)."""
+        ...
+
+    async def get_asset_package(
+        self,
+        *,
+        asset_id: str,
+        response: Response,
+    ) -> Response:
+        """Download an asset's files (`getAssetPackage`)."""
+        ...
+
+    async def get_asset_preview(
+        self,
+        *,
+        asset_id: str,
+        response: Response,
+    ) -> Response:
+        """See an asset (`getAssetPreview`)."""
         ...
 
 

@@ -8,11 +8,9 @@ from enum import StrEnum
 
 class AssetFormat(StrEnum):
     """
-    File format of an asset's main file. Only `urdf` assets can be simulated; meshes are referenced from URDFs or segmented.
+    Source format of an imported asset: a URDF (with its meshes), a USD stage, or a bare mesh. Every asset is stored in one canonical form: a URDF plus OBJ/STL meshes.
     """
 
     urdf = "urdf"
     usd = "usd"
-    obj = "obj"
-    stl = "stl"
-    dae = "dae"
+    mesh = "mesh"

@@ -5,21 +5,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictFloat
 
 from .AssetFormat_schema import AssetFormat
-from .AssetUpload_schema import AssetUpload
 from .Tag_schema import Tag
 
 
 class AssetImportRequest(BaseModel):
     """
-    Body of `POST /api/assets/import`. Give exactly one source: `source_path` (a file inside a server import root such as `examples/`; for URDFs the meshes it references are imported with it) or `files` (inline uploads). Both or neither → 422. Files are checked before anything is stored (XML parsed safely; mesh references relative, inside the asset, regular files with allowed extensions; exactly one root link; size and link-count limits); rejections are 422 problems naming the offending element.
+    Body of `POST /api/assets/import-path`: imports a file or zip package already on the server, inside an import root (such as `examples/`). Checked exactly like an upload.
     """
 
     model_config = ConfigDict(
         extra="forbid",
     )
+    source_path: Annotated[
+        str,
+        Field(
+            description="The file on the server, relative to the working folder; its first segment names an import root.",
+            examples=["meshes/wheel.obj", "examples/simple_robot.urdf"],
+            max_length=255,
+            min_length=1,
+            pattern="^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*$",
+            title="RelativePath",
+        ),
+    ]
     name: Annotated[
         str,
         Field(
@@ -31,11 +41,10 @@ class AssetImportRequest(BaseModel):
             title="DisplayName",
         ),
     ]
-    format: Annotated[AssetFormat, Field(description="Format of the main file.")]
     project_id: Annotated[
         str | MISSING,
         Field(
-            description="Project to add the asset to (404 if unknown).",
+            description="Project to add the asset to (404 if unknown, 409 if archived).",
             examples=["prj_4b1d7c93e0a24f6b9d35c8e1"],
             max_length=64,
             min_length=5,
@@ -43,29 +52,16 @@ class AssetImportRequest(BaseModel):
             title="ProjectId",
         ),
     ] = MISSING
-    source_path: Annotated[
-        str | MISSING,
+    format: Annotated[
+        AssetFormat | MISSING,
         Field(
-            description="Main file on the server, relative to the working folder and inside an import root.",
-            examples=["meshes/wheel.obj", "examples/simple_robot.urdf"],
-            max_length=255,
-            min_length=1,
-            pattern="^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*$",
-            title="RelativePath",
-        ),
-    ] = MISSING
-    files: Annotated[
-        list[AssetUpload] | MISSING,
-        Field(
-            description="Uploaded files (main file plus the meshes it references).",
-            max_length=64,
-            min_length=1,
+            description="Source format; absent: detected from the content. Given and contradicted by the content → 422."
         ),
     ] = MISSING
     main_file: Annotated[
         str | MISSING,
         Field(
-            description="Which of `files` is the main file; absent: the first entry.",
+            description="The URDF or USD stage inside a zip package that holds several.",
             examples=["meshes/wheel.obj", "examples/simple_robot.urdf"],
             max_length=255,
             min_length=1,
@@ -76,3 +72,11 @@ class AssetImportRequest(BaseModel):
     tags: Annotated[
         list[Tag], Field(description="Labels.", max_length=32, validate_default=True)
     ] = []
+    density_kg_m3: Annotated[
+        StrictFloat,
+        Field(
+            description="Density in kg/m³ for masses and inertia computed from meshes (bare meshes, USD bodies without mass).",
+            gt=0.0,
+            le=100000.0,
+        ),
+    ] = 1000

@@ -9,16 +9,20 @@ from pydantic import AwareDatetime, BaseModel, Field, StrictInt
 
 from generated.types import WHOLE_FLOAT_AS_INT
 
+from .AssetCheck_schema import AssetCheck
+from .AssetContainer_schema import AssetContainer
 from .AssetFile_schema import AssetFile
 from .AssetFormat_schema import AssetFormat
+from .AssetSourceKind_schema import AssetSourceKind
+from .AssetStats_schema import AssetStats
 from .ProjectId_schema import ProjectId
 from .Tag_schema import Tag
-from .UrdfPath_schema import UrdfPath
+from .WarningMessage_schema import WarningMessage
 
 
 class Asset(BaseModel):
     """
-    An imported robot or mesh asset.
+    An imported robot, stored immutable in canonical form (a URDF plus its meshes). Run it with `asset_id` in runs, sim jobs and batches.
     """
 
     id: Annotated[
@@ -44,17 +48,26 @@ class Asset(BaseModel):
             title="DisplayName",
         ),
     ]
-    format: Annotated[AssetFormat, Field(description="Format of the main file.")]
-    urdf_path: Annotated[
-        UrdfPath | None,
+    format: Annotated[AssetFormat, Field(description="Source format.")]
+    source_kind: Annotated[
+        AssetSourceKind, Field(description="File type of the main file, found from its content.")
+    ]
+    container: Annotated[AssetContainer, Field(description="One file or a zip package.")]
+    sha256: Annotated[
+        str,
         Field(
-            description="Path to use as `urdf_path` in runs (`assets/<id>/...`); null for non-URDF assets."
+            description="SHA-256 of the uploaded bytes: importing the same bytes again gives the same hash.",
+            examples=["9b74c9897bac770ffc029102a200c5de6a3d1a8e7c1e2c4f8e5a6b7c8d9e0f1a"],
+            max_length=64,
+            min_length=64,
+            pattern="^[a-f0-9]{64}$",
+            title="Sha256",
         ),
     ]
     main_file: Annotated[
         str,
         Field(
-            description="Main file, relative to the asset folder.",
+            description="The canonical URDF, relative to the asset's folder.",
             examples=["meshes/wheel.obj", "examples/simple_robot.urdf"],
             max_length=255,
             min_length=1,
@@ -62,21 +75,26 @@ class Asset(BaseModel):
             title="RelativePath",
         ),
     ]
-    files: Annotated[list[AssetFile], Field(description="Every stored file.", max_length=256)]
+    files: Annotated[
+        list[AssetFile],
+        Field(
+            description="Every canonical file (download them with `getAssetPackage`).",
+            max_length=4096,
+        ),
+    ]
     size_bytes: Annotated[
         StrictInt,
-        Field(description="Total size in bytes.", ge=0, le=100000000000),
+        Field(description="Total size of the canonical files in bytes.", ge=0, le=100000000000),
         WHOLE_FLOAT_AS_INT,
     ]
-    link_count: Annotated[
-        StrictInt | None,
-        Field(description="URDF links; null for non-URDF assets.", ge=0, le=10000),
-        WHOLE_FLOAT_AS_INT,
+    stats: Annotated[AssetStats, Field(description="What the import measured.")]
+    warnings: Annotated[
+        list[WarningMessage],
+        Field(
+            description="What the import noticed and accepted (e.g. a mesh that is not watertight got its convex hull's inertia).",
+            max_length=256,
+        ),
     ]
-    joint_count: Annotated[
-        StrictInt | None,
-        Field(description="URDF joints; null for non-URDF assets.", ge=0, le=10000),
-        WHOLE_FLOAT_AS_INT,
-    ]
+    check: Annotated[AssetCheck, Field(description="The trial in PyBullet.")]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]
     created_at: Annotated[AwareDatetime, Field(description="Import time.")]

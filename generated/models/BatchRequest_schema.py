@@ -23,7 +23,7 @@ class BatchRequest(BaseModel):
     urdf_path: Annotated[
         str | MISSING,
         Field(
-            description="Robot to simulate; required when the scenario has `accepts_urdf`.",
+            description="Robot to simulate; this or `asset_id` is required when the scenario has `accepts_urdf`.",
             examples=[
                 "examples/simple_robot.urdf",
                 "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf",
@@ -32,6 +32,17 @@ class BatchRequest(BaseModel):
             min_length=6,
             pattern="^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*\\.urdf$",
             title="UrdfPath",
+        ),
+    ] = MISSING
+    asset_id: Annotated[
+        str | MISSING,
+        Field(
+            description="Imported asset to simulate, the alternative to `urdf_path` (both → 422), for scenarios with `accepts_urdf` (refused with 422 by others); unknown → 404.",
+            examples=["ast_0c8e5f2a91b74d3e86a4f7b2"],
+            max_length=64,
+            min_length=5,
+            pattern="^ast_[a-z0-9_]{1,60}$",
+            title="AssetId",
         ),
     ] = MISSING
     profiles: Annotated[

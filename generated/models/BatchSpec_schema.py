@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from generated.types import WHOLE_FLOAT_AS_INT
 
+from .AssetId_schema import AssetId
 from .ParamValue_schema import ParamValue
 from .ProfileName_schema import ProfileName
+from .Sha256_schema import Sha256
 from .Tag_schema import Tag
 from .UrdfPath_schema import UrdfPath
 
@@ -33,6 +35,10 @@ class BatchSpec(BaseModel):
     ]
     urdf_path: Annotated[
         UrdfPath | None, Field(description="Robot URDF; null for built-in robots.")
+    ]
+    asset_id: Annotated[AssetId | None, Field(description="Imported asset simulated, if any.")]
+    asset_sha256: Annotated[
+        Sha256 | None, Field(description="Content hash of that asset when the batch was created.")
     ]
     profiles: Annotated[list[ProfileName], Field(description="Profiles evaluated.", max_length=32)]
     baseline_profile: Annotated[

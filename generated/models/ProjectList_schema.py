@@ -13,7 +13,7 @@ from .Project_schema import Project
 
 class ProjectList(BaseModel):
     """
-    One page of projects, newest first.
+    One page of projects, newest first (archived ones only when asked for).
     """
 
     items: Annotated[list[Project], Field(description="Projects on this page.", max_length=1000)]

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
+from .ProjectCounts_schema import ProjectCounts
 from .Tag_schema import Tag
 
 
 class Project(BaseModel):
     """
-    A project groups assets and runs.
+    A project groups assets, runs and batches. Names are unique per server (compared trimmed and case-folded). An archived project takes no new runs, assets or batches and keeps everything it has.
     """
 
     id: Annotated[
@@ -29,7 +30,7 @@ class Project(BaseModel):
     name: Annotated[
         str,
         Field(
-            description="Project name.",
+            description="Project name (stored trimmed).",
             examples=["Warehouse picker v2"],
             max_length=128,
             min_length=1,
@@ -39,4 +40,18 @@ class Project(BaseModel):
     ]
     description: Annotated[str, Field(description="Description (possibly empty).", max_length=2000)]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]
+    archived: Annotated[
+        StrictBool,
+        Field(description="True once archived: new runs, assets and batches are refused (409)."),
+    ]
     created_at: Annotated[AwareDatetime, Field(description="Creation time.")]
+    updated_at: Annotated[
+        AwareDatetime,
+        Field(description="Last change (creation time if never changed)."),
+    ]
+    counts: Annotated[
+        ProjectCounts | None,
+        Field(
+            description="What the project holds: given by `getProject` and `updateProject`; null in lists."
+        ),
+    ]

@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from generated.types import WHOLE_FLOAT_AS_INT
 
+from .AssetId_schema import AssetId
 from .ParamValue_schema import ParamValue
+from .Sha256_schema import Sha256
 from .UrdfPath_schema import UrdfPath
 
 
@@ -22,6 +24,16 @@ class RunConfigSummary(BaseModel):
         UrdfPath | None,
         Field(
             description="Robot URDF given by the caller; null for scenarios with a built-in robot."
+        ),
+    ]
+    asset_id: Annotated[
+        AssetId | None,
+        Field(description="Imported asset simulated, if any (its canonical URDF is the robot)."),
+    ]
+    asset_sha256: Annotated[
+        Sha256 | None,
+        Field(
+            description="Content hash of that asset when the run was created (assets are immutable: a replay reproduces it bit for bit)."
         ),
     ]
     params: Annotated[

@@ -44,6 +44,17 @@ class SimRunRequest(BaseModel):
             title="UrdfPath",
         ),
     ] = MISSING
+    asset_id: Annotated[
+        str | MISSING,
+        Field(
+            description="Imported asset to simulate, the alternative to `urdf_path` (both → 422), for scenarios with `accepts_urdf` (refused with 422 by others); unknown → 404.",
+            examples=["ast_0c8e5f2a91b74d3e86a4f7b2"],
+            max_length=64,
+            min_length=5,
+            pattern="^ast_[a-z0-9_]{1,60}$",
+            title="AssetId",
+        ),
+    ] = MISSING
     profile: Annotated[
         str,
         Field(

@@ -5,11 +5,16 @@
 
 from generated.models.Aabb_schema import Aabb
 from generated.models.Asset_schema import Asset
+from generated.models.AssetCheck_schema import AssetCheck
+from generated.models.AssetContainer_schema import AssetContainer
 from generated.models.AssetFile_schema import AssetFile
 from generated.models.AssetFormat_schema import AssetFormat
+from generated.models.AssetId_schema import AssetId
+from generated.models.AssetImportForm_schema import AssetImportForm
 from generated.models.AssetImportRequest_schema import AssetImportRequest
 from generated.models.AssetList_schema import AssetList
-from generated.models.AssetUpload_schema import AssetUpload
+from generated.models.AssetSourceKind_schema import AssetSourceKind
+from generated.models.AssetStats_schema import AssetStats
 from generated.models.BatchChild_schema import BatchChild
 from generated.models.BatchCounts_schema import BatchCounts
 from generated.models.BatchEvaluation_schema import BatchEvaluation
@@ -74,9 +79,11 @@ from generated.models.Problem_schema import Problem
 from generated.models.ProfileEvaluation_schema import ProfileEvaluation
 from generated.models.ProfileName_schema import ProfileName
 from generated.models.Project_schema import Project
+from generated.models.ProjectCounts_schema import ProjectCounts
 from generated.models.ProjectCreate_schema import ProjectCreate
 from generated.models.ProjectId_schema import ProjectId
 from generated.models.ProjectList_schema import ProjectList
+from generated.models.ProjectUpdate_schema import ProjectUpdate
 from generated.models.Quaternion_schema import Quaternion
 from generated.models.RealityProfile_schema import RealityProfile
 from generated.models.RealityProfileList_schema import RealityProfileList
@@ -131,11 +138,16 @@ from generated.models.WebhookSecret_schema import WebhookSecret
 __all__ = [
     "Aabb",
     "Asset",
+    "AssetCheck",
+    "AssetContainer",
     "AssetFile",
     "AssetFormat",
+    "AssetId",
+    "AssetImportForm",
     "AssetImportRequest",
     "AssetList",
-    "AssetUpload",
+    "AssetSourceKind",
+    "AssetStats",
     "BatchChild",
     "BatchCounts",
     "BatchEvaluation",
@@ -200,9 +212,11 @@ __all__ = [
     "ProfileEvaluation",
     "ProfileName",
     "Project",
+    "ProjectCounts",
     "ProjectCreate",
     "ProjectId",
     "ProjectList",
+    "ProjectUpdate",
     "Quaternion",
     "RealityProfile",
     "RealityProfileList",

@@ -25,6 +25,7 @@ _FLAT_FIELDS = (
     "dt",
     "params",
     "urdf_path",
+    "asset_id",
     "max_duration_s",
     "record_replay",
     "replay_of",
@@ -75,6 +76,8 @@ def plan(body: BatchRequest, settings: Settings, *, concurrency: int) -> BatchPl
     spec = {
         "scenario": data.get("scenario", "urdf_rollout"),
         "urdf_path": data.get("urdf_path"),
+        "asset_id": summary["asset_id"],
+        "asset_sha256": summary["asset_sha256"],
         "profiles": profiles,
         "baseline_profile": baseline,
         "steps": summary["steps"],

@@ -66,7 +66,7 @@ def report(record: Mapping[str, Any], children: Sequence[Mapping[str, Any]]) -> 
     return {
         "id": record["id"],
         "status": state,
-        "spec": record["spec"],
+        "spec": {"asset_id": None, "asset_sha256": None, **record["spec"]},  # 0.1: no assets
         "project_id": record.get("project_id"),
         "created_at": record["created_at"],
         "started_at": min(started) if started else None,

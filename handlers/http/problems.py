@@ -138,6 +138,12 @@ def _from_validation(exc: RequestValidationError, request: Request) -> QersError
             position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
             reason = str((error.get("ctx") or {}).get("error", "decode error"))
             return MalformedBody.invalid_json(reason, position)
+    if errors and all(tuple(error.get("loc", ()))[:1] == ("path",) for error in errors):
+        # The path fits this route by shape only (`GET /api/assets/import` is no asset id):
+        # if routes of other methods serve it, the method is what is wrong.
+        allowed = _allowed_methods(request)
+        if allowed:
+            return MethodNotAllowed.for_methods(request.method, allowed)
     if isinstance(exc.body, bytes | bytearray):
         # FastAPI leaves the body as bytes only when its Content-Type is not JSON.
         return UnsupportedMediaType.expected_json(request.headers.get("content-type"))
@@ -174,13 +180,32 @@ _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 def _allowed_methods(request: Request) -> str:
     # Starlette's `Allow` names only the first route with this path; each method of a
     # path is its own route here, so ask every route about every method.
+    # A route counts only if its path parameters accept the path's values: `GET
+    # /api/assets/{asset_id}` matches `/api/assets/import` by shape, but no asset id is
+    # "import", so that path allows POST only.
     allowed = []
     for method in _METHODS:
         scope = {**request.scope, "method": method}
         routes = request.app.router.routes
-        if any(isinstance(r, BaseRoute) and r.matches(scope)[0] == Match.FULL for r in routes):
+        if any(isinstance(r, BaseRoute) and _serves(r, scope) for r in routes):
             allowed.append(method)
     return ", ".join(allowed)
+
+
+def _serves(route: BaseRoute, scope: MutableMapping[str, Any]) -> bool:
+    match, child = route.matches(scope)
+    if match != Match.FULL:
+        return False
+    included = getattr(route, "original_router", None)  # FastAPI's include_router wrapper
+    if included is not None:
+        return any(isinstance(r, BaseRoute) and _serves(r, scope) for r in included.routes)
+    params = child.get("path_params", {})
+    dependant = getattr(route, "dependant", None)
+    for param in getattr(dependant, "path_params", ()):
+        _, errors = param.validate(params.get(param.alias), {}, loc=("path", param.alias))
+        if errors:
+            return False
+    return True
 
 
 def _locate(loc: tuple[Any, ...], body: Any) -> tuple[FieldLocation, str]:

@@ -176,7 +176,7 @@ class RunFolders:
         if not isinstance(run, dict) or run.get("id") != run_id:
             _log.error("unreadable run.json", run_id=run_id)
             raise InternalError.unexpected()
-        return run, signature
+        return _upgraded(run), signature
 
     def read_file(self, run_id: str, name: str) -> bytes:
         """The artifact `name` of `run_id`."""
@@ -269,3 +269,13 @@ def _remove_if_older(entry: os.DirEntry[str], deadline: float) -> bool:
         return False  # another sweeper got there first
     _log.info("removed interrupted write", name=entry.name)
     return True
+
+
+def _upgraded(run: RunDocument) -> RunDocument:
+    """A run.json written by an older release, with the fields added since (0.1 had no
+    assets: its runs simulated none)."""
+    config = run.get("config")
+    if isinstance(config, dict) and "asset_id" not in config:
+        config.setdefault("asset_id", None)
+        config.setdefault("asset_sha256", None)
+    return run

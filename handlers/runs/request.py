@@ -35,6 +35,7 @@ _V1_POINTERS = {
     "max_duration_s": "/options/max_duration_s",
     "params": "/config/params",
     "urdf_path": "/config/urdf_path",
+    "asset_id": "/config/asset_id",
     "replay_of": "/options/replay_of",
     "webhook_url": "/options/webhook_url",
     "webhook_secret": "/options/webhook_secret",
@@ -48,6 +49,7 @@ _SCALAR_FIELDS = (
     "steps",
     "dt",
     "urdf_path",
+    "asset_id",
     "max_duration_s",
     "record_replay",
     "project_id",
@@ -74,6 +76,7 @@ class RunRequest:
     dt: float | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     urdf_path: str | None = None
+    asset_id: str | None = None
     tags: tuple[str, ...] = ()
     max_duration_s: float | None = None
     record_replay: bool | None = None
@@ -146,6 +149,8 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
     pointers = request.pointers
     if request.project_id is not None:  # projects are not built yet, so none exists
         raise NotFoundError.resource("project", request.project_id)
+    if request.asset_id is not None:  # asset import is not built yet, so none exists
+        raise NotFoundError.resource("asset", request.asset_id)
     max_duration_s = request.max_duration_s
     if max_duration_s is None:
         max_duration_s = settings.default_max_duration_s
@@ -180,6 +185,8 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
     spec.update(profile=validated.profile, steps=validated.steps, dt=validated.dt)
     summary = {
         "urdf_path": urdf_label,
+        "asset_id": None,
+        "asset_sha256": None,
         "params": validated.params,
         "seed": validated.seed,
         "steps": validated.steps,

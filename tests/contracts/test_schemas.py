@@ -51,8 +51,14 @@ EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str, set[str]]] = {
     ("get", "/api/runs"): ("listApiRuns", "dashboard", {"200"}),
     ("post", "/api/projects"): ("createProject", "projects", {"201"}),
     ("get", "/api/projects"): ("listProjects", "projects", {"200"}),
+    ("get", "/api/projects/{project_id}"): ("getProject", "projects", {"200"}),
+    ("patch", "/api/projects/{project_id}"): ("updateProject", "projects", {"200"}),
     ("post", "/api/assets/import"): ("importAsset", "assets", {"201"}),
+    ("post", "/api/assets/import-path"): ("importAssetFromPath", "assets", {"201"}),
     ("get", "/api/assets"): ("listAssets", "assets", {"200"}),
+    ("get", "/api/assets/{asset_id}"): ("getAsset", "assets", {"200"}),
+    ("get", "/api/assets/{asset_id}/package"): ("getAssetPackage", "assets", {"200"}),
+    ("get", "/api/assets/{asset_id}/preview.png"): ("getAssetPreview", "assets", {"200"}),
     ("post", "/api/design/segment"): ("segmentAsset", "design", {"200"}),
     ("post", "/api/design/linkage"): ("buildLinkage", "design", {"200"}),
     ("post", "/api/sim/run"): ("startSimRun", "sim", {"200", "202"}),
@@ -235,9 +241,8 @@ def request_body_schemas() -> set[str]:
     names = set()
     for _, _, op in operations():
         if "requestBody" in op:
-            names.add(
-                openapi_ref_name(op["requestBody"]["content"]["application/json"]["schema"]["$ref"])
-            )
+            (media,) = op["requestBody"]["content"].values()
+            names.add(openapi_ref_name(media["schema"]["$ref"]))
     return names
 
 
@@ -674,7 +679,7 @@ def test_openapi_has_no_forbidden_keywords_or_inline_objects() -> None:
 
 def test_exactly_the_expected_operations() -> None:
     found = {(method, path): op for path, method, op in operations()}
-    assert len(found) == 31
+    assert len(found) == 37
     assert set(found) == set(EXPECTED_OPERATIONS)
     for key, (operation_id, tag, successes) in EXPECTED_OPERATIONS.items():
         op = found[key]
@@ -704,7 +709,11 @@ def test_responses_json_success_and_problem_errors() -> None:
         for code, resp in responses.items():
             assert resp.get("description"), f"{method} {path} {code}"
             content = resp["content"]
-            if code.startswith("2"):
+            if code.startswith("2") and list(content) in (["application/zip"], ["image/png"]):
+                # A download only (an asset's package or picture): bytes, no JSON form.
+                (item,) = content.values()
+                assert item["schema"] == {"type": "string", "contentMediaType": next(iter(content))}
+            elif code.startswith("2"):
                 # JSON first; binary alternatives (the replay's npz) are plain strings.
                 assert next(iter(content)) == "application/json", f"{method} {path} {code}"
                 openapi_ref_name(content["application/json"]["schema"]["$ref"])
@@ -725,7 +734,11 @@ def test_documented_error_codes() -> None:
         where = f"{method} {path}"
         if "requestBody" in op:
             assert op["requestBody"]["required"] is True
-            assert list(op["requestBody"]["content"]) == ["application/json"]
+            # JSON, or a multipart upload (importAsset) with a file part.
+            assert list(op["requestBody"]["content"]) in (
+                ["application/json"],
+                ["multipart/form-data"],
+            ), where
             assert {"400", "413", "415", "422"} <= codes, where
         if op.get("parameters"):
             assert "422" in codes, where

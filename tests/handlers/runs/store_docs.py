@@ -45,6 +45,8 @@ def make_run(
         "tags": list(tags or []),
         "config": {
             "urdf_path": None,
+            "asset_id": None,
+            "asset_sha256": None,
             "params": {},
             "seed": 1,
             "steps": 240,

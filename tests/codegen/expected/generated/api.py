@@ -9,6 +9,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from generated import webhooks
+from generated.models import WidgetUpload
+from generated.multipart import publish_form_schemas
 from generated.routers import widgets, health
 
 TITLE = "Widgets"
@@ -22,6 +24,19 @@ SECURITY_SCHEMES: dict[str, Any] = {
     "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
 }
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Multipart bodies: the form model and the contract's schema of each of its file parts.
+FORMS: tuple[tuple[Any, dict[str, Any]], ...] = (
+    (
+        WidgetUpload,
+        {
+            "blueprint": {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+                "description": "The blueprint file.",
+            }
+        },
+    ),
+)
 ROUTERS: tuple[APIRouter, ...] = (
     widgets.router,
     health.router,
@@ -42,6 +57,7 @@ def publish_openapi(app: FastAPI) -> dict[str, Any]:
             separate_input_output_schemas=False,
         )
         _problem_media_type(document)
+        publish_form_schemas(document, FORMS)
         document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         app.openapi_schema = document
     return app.openapi_schema

@@ -3,11 +3,13 @@
 
 """One Protocol per tag: what `handlers/` implements for each operation."""
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from fastapi import Response
+from starlette.datastructures import UploadFile
 
-from generated.models import Problem, Widget, WidgetCreate, WidgetState
+from generated.models import Problem, Widget, WidgetCreate, WidgetState, WidgetUpload
 
 
 class WidgetsHandler(Protocol):
@@ -31,6 +33,25 @@ class WidgetsHandler(Protocol):
         response: Response,
     ) -> Widget:
         """Create a widget (`createWidget`)."""
+        ...
+
+    async def upload_widget(
+        self,
+        *,
+        body: WidgetUpload,
+        files: Mapping[str, UploadFile],
+        response: Response,
+    ) -> Widget:
+        """Upload a widget (`uploadWidget`)."""
+        ...
+
+    async def get_widget_picture(
+        self,
+        *,
+        widget_id: str,
+        response: Response,
+    ) -> Response:
+        """A picture of a widget (`getWidgetPicture`)."""
         ...
 
     async def get_widget(

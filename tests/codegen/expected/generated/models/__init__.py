@@ -6,11 +6,15 @@
 from generated.models.Problem_schema import Problem
 from generated.models.Widget_schema import Widget
 from generated.models.WidgetCreate_schema import WidgetCreate
+from generated.models.WidgetLabel_schema import WidgetLabel
 from generated.models.WidgetState_schema import WidgetState
+from generated.models.WidgetUpload_schema import WidgetUpload
 
 __all__ = [
     "Problem",
     "Widget",
     "WidgetCreate",
+    "WidgetLabel",
     "WidgetState",
+    "WidgetUpload",
 ]
