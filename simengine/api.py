@@ -62,6 +62,59 @@ def gap_spec(
     return openloop.gap_spec(job, progress=progress, should_stop=should_stop)
 
 
+def import_asset(
+    job: dict[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> JSONDict:
+    """Turn one uploaded file into a canonical, checked, measured robot.
+
+    Args:
+        job: {"source": absolute path of the uploaded file, "filename": the client's file
+            name or None (a hint only), "work_dir": absolute path of an empty folder that
+            receives every canonical file, "format": None | "urdf" | "usd" | "mesh" (None:
+            from the content), "main_file": None | the URDF or USD stage inside a zip,
+            "density_kg_m3": 1000 (for inertia computed from meshes), "name": robot name
+            for a bare mesh, "limits": ImportLimits fields (all optional), "check_steps":
+            240}.
+        progress: Called with (stages_done, stages_total) after each stage.
+        should_stop: Polled between stages; True stops the import (ImportStopped).
+
+    Returns:
+        {"source_format": "urdf" | "usd" | "mesh", "container": "zip" | "file",
+        "source_kind": AssetSourceKind, "main_file": the canonical URDF relative to
+        work_dir, "robot_name": str, "stats": AssetStats dict, "warnings": [str],
+        "check": AssetCheck dict}.
+
+    Raises:
+        InvalidConfig: the job itself is malformed (a caller bug, not the upload).
+        AssetRejected: the upload is refused (422); `element` names the zip entry, URDF
+            element or prim, the reason the rule. Never a server path.
+        PackageTooLarge: a size, entry-count, compression-ratio or triangle limit (413).
+        ImportStopped: `should_stop()` returned True.
+    """
+    from simengine.imports import pipeline  # loads trimesh and pybullet: only a child calls it
+
+    return pipeline.import_asset(job, progress=progress, should_stop=should_stop)
+
+
+def render_preview(
+    job: dict[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> JSONDict:
+    """Render a stored robot into a small PNG (see `simengine.imports.preview`).
+
+    `progress` and `should_stop` are accepted for the child's calling convention; one
+    frame is too short to report on or stop.
+    """
+    from simengine.imports import preview  # loads pybullet: only a simulation child calls this
+
+    return preview.render_preview(job)
+
+
 def warm_spare() -> None:
     """Warm a freshly forked spare child (see `simengine.preload.warm_spare`)."""
     from simengine import preload  # loads pybullet: only a simulation child calls this

@@ -28,6 +28,17 @@ class AssetRejected(InvalidAsset):
         self.detail = reason
 
 
+class PackageTooLarge(AssetRejected):
+    """A size, count, compression-ratio or triangle limit was exceeded (answered with 413).
+
+    A subclass, so code that catches `AssetRejected` keeps treating it as a rejection. Its
+    failure code is RESOURCE_LIMIT, so the API can tell it from other rejections when an
+    isolated child reports it.
+    """
+
+    failure_code = "RESOURCE_LIMIT"
+
+
 @dataclass(frozen=True, slots=True)
 class AssetLimits:
     """Upper bounds on what a robot description may contain."""

@@ -17,17 +17,30 @@ from simengine.assetbase import (
     TEXTURE_EXTENSIONS,
     AssetLimits,
     AssetRejected,
+    PackageTooLarge,
     UrdfSummary,
 )
 from simengine.meshcheck import check_material, check_mesh
 from simengine.safefiles import check_reference, locate_regular, read_regular
 from simengine.urdfcheck import FileRef, parse_urdf
 
-__all__ = ["AssetLimits", "AssetRejected", "UrdfSummary", "check_urdf", "resolve_urdf_path"]
+__all__ = [
+    "AssetLimits",
+    "AssetRejected",
+    "PackageTooLarge",
+    "UrdfSummary",
+    "check_urdf",
+    "resolve_server_file",
+    "resolve_urdf_path",
+]
 
 # The UrdfPath contract's pattern: relative, no `.`/`..`/empty/hidden segments, ends in .urdf.
 URDF_PATH = re.compile(
     r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)*\.urdf"
+)
+# The RelativePath contract's pattern: the same segments, any extension.
+RELATIVE_PATH = re.compile(
+    r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)*"
 )
 _DEFAULT_LIMITS = AssetLimits()
 
@@ -52,51 +65,76 @@ def resolve_urdf_path(
         AssetRejected: (element ``urdf_path``) the path is malformed, outside the allowed
             roots, a symlink or not a regular file. The reason never shows a server path.
     """
-    roots = {root.name: root for root in allowed_roots}
-    if len(roots) != len(allowed_roots):
-        raise ValueError("allowed roots must have distinct folder names")
     if not 6 <= len(urdf_path) <= 255 or not URDF_PATH.fullmatch(urdf_path):
         raise AssetRejected(
             "urdf_path",
             "must be a relative path like 'examples/simple_robot.urdf': letters, digits, '_', "
             "'-' and '.' inside names, '/' between them, no '..' or hidden names, ending .urdf",
         )
-    first, *rest = PurePosixPath(urdf_path).parts
+    return _resolve(urdf_path, allowed_roots, "urdf_path", "URDF", limits.max_urdf_bytes)
+
+
+def resolve_server_file(source_path: str, *, allowed_roots: Sequence[Path], max_bytes: int) -> Path:
+    """Map an import's `source_path` (any file, e.g. ``examples/robot.zip``) to a regular
+    file inside one of `allowed_roots`, as `resolve_urdf_path` does for URDFs.
+
+    Raises:
+        AssetRejected: (element ``source_path``) malformed, outside the roots, a symlink,
+            not a regular file, or larger than `max_bytes`.
+    """
+    if not 1 <= len(source_path) <= 255 or not RELATIVE_PATH.fullmatch(source_path):
+        raise AssetRejected(
+            "source_path",
+            "must be a relative path like 'examples/simple_robot.urdf': letters, digits, '_', "
+            "'-' and '.' inside names, '/' between them, no '..' or hidden names",
+        )
+    return _resolve(source_path, allowed_roots, "source_path", "file", max_bytes)
+
+
+def _resolve(
+    given: str, allowed_roots: Sequence[Path], element: str, what: str, max_bytes: int
+) -> Path:
+    roots = {root.name: root for root in allowed_roots}
+    if len(roots) != len(allowed_roots):
+        raise ValueError("allowed roots must have distinct folder names")
+    first, *rest = PurePosixPath(given).parts
     if first not in roots or not rest:
         raise AssetRejected(
-            "urdf_path",
+            element,
             "must start with one of the allowed folders: "
             + ", ".join(f"{name}/" for name in sorted(roots)),
         )
     try:
         folder = roots[first].resolve(strict=True)
     except OSError:
-        raise AssetRejected("urdf_path", f"the folder '{first}/' is not available") from None
+        raise AssetRejected(element, f"the folder '{first}/' is not available") from None
     found = locate_regular(
-        folder,
-        PurePosixPath(*rest),
-        element="urdf_path",
-        what="URDF",
-        max_bytes=limits.max_urdf_bytes,
+        folder, PurePosixPath(*rest), element=element, what=what, max_bytes=max_bytes
     )
     if found is None:
-        raise AssetRejected("urdf_path", f"no URDF file at {urdf_path!r}")
+        noun = "file" if what == "file" else f"{what} file"
+        raise AssetRejected(element, f"no {noun} at {given!r}")
     return found
 
 
-def check_urdf(path: Path, *, root: Path, limits: AssetLimits = _DEFAULT_LIMITS) -> UrdfSummary:
+def check_urdf(
+    path: Path, *, root: Path, limits: AssetLimits = _DEFAULT_LIMITS, physics: bool = False
+) -> UrdfSummary:
     """Check a URDF file and every file it names before pybullet loads it.
 
     Args:
         path: the URDF file; it must lie inside `root` (symlinks are not followed out).
         root: the folder the URDF must come from.
         limits: size and count limits.
+        physics: also reject masses <= 0, impossible inertia tensors and joint limits
+            with lower > upper (see `simengine.physicscheck`).
 
     Returns:
         A summary whose `path` is what to hand to pybullet (resolved, checked).
 
     Raises:
         AssetRejected: naming the element or attribute that is wrong.
+        PackageTooLarge: a size, count or triangle limit was exceeded.
     """
     try:
         root_folder = root.resolve(strict=True)
@@ -120,7 +158,7 @@ def check_urdf(path: Path, *, root: Path, limits: AssetLimits = _DEFAULT_LIMITS)
     if found is None:
         raise AssetRejected("urdf", "the URDF file does not exist")
     data = read_regular(found, element="urdf", what="URDF", max_bytes=limits.max_urdf_bytes)
-    tree = parse_urdf(data, limits=limits)
+    tree = parse_urdf(data, limits=limits, physics=physics)
     meshes, triangles = _check_files(tree.files, folder=found.parent, limits=limits)
     return UrdfSummary(
         path=found,
@@ -156,7 +194,7 @@ def _check_files(
         if str(rel) in meshes:
             continue
         if len(meshes) >= limits.max_mesh_files:
-            raise AssetRejected(ref.element, f"more than {limits.max_mesh_files} mesh files")
+            raise PackageTooLarge(ref.element, f"more than {limits.max_mesh_files} mesh files")
         found = locate_regular(
             folder, rel, element=ref.element, what="mesh", max_bytes=limits.max_mesh_bytes
         )
@@ -167,11 +205,11 @@ def _check_files(
         )
         total_bytes += len(data)
         if total_bytes > limits.max_total_mesh_bytes:
-            raise AssetRejected(ref.element, f"meshes exceed {limits.max_total_mesh_bytes} bytes")
+            raise PackageTooLarge(ref.element, f"meshes exceed {limits.max_total_mesh_bytes} bytes")
         info = check_mesh(data, suffix=rel.suffix.lower(), element=ref.element, limits=limits)
         meshes[str(rel)] = info.triangles
         if sum(meshes.values()) > limits.max_total_triangles:
-            raise AssetRejected(
+            raise PackageTooLarge(
                 ref.element, f"meshes exceed {limits.max_total_triangles} triangles"
             )
         for library in info.material_files:

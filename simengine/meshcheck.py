@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simengine.assetbase import AssetLimits, AssetRejected
+from simengine.assetbase import AssetLimits, AssetRejected, PackageTooLarge
 
 _INT = re.compile(rb"[+-]?[0-9]+")
 _TEXTURE_KEYS = frozenset({b"bump", b"disp", b"decal", b"refl"})
-_STL_HEADER = 84
-_STL_RECORD = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attr", "<u2")])
+STL_HEADER = 84
+STL_RECORD = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attr", "<u2")])
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +59,13 @@ def check_obj(data: bytes, *, element: str, limits: AssetLimits) -> MeshInfo:
                 raise AssetRejected(where, f"'{key.decode()}' needs {low}-{high} finite numbers")
             counts[key] += 1
             if counts[b"v"] > limits.max_mesh_vertices:
-                raise AssetRejected(element, f"more than {limits.max_mesh_vertices} vertices")
+                raise PackageTooLarge(element, f"more than {limits.max_mesh_vertices} vertices")
         elif key == b"f":
             if len(args) < 3 or not _face_in_range(args, counts):
                 _explain_face(args, counts, f"{element} (line {number})")
             triangles += len(args) - 2
             if triangles > limits.max_mesh_triangles:
-                raise AssetRejected(element, f"more than {limits.max_mesh_triangles} triangles")
+                raise PackageTooLarge(element, f"more than {limits.max_mesh_triangles} triangles")
         elif key == b"mtllib":
             materials.append(_single_name(args, f"{element} (line {number})", "mtllib"))
     if triangles == 0:
@@ -120,27 +120,41 @@ def check_material(data: bytes, *, element: str) -> tuple[tuple[str, str], ...]:
     textures: list[tuple[str, str]] = []
     for number, raw in enumerate(data.splitlines(), start=1):
         tokens = raw.split()
-        if tokens and (tokens[0].startswith(b"map_") or tokens[0] in _TEXTURE_KEYS):
+        if tokens and is_texture_key(tokens[0]):
             where = f"{element} (line {number})"
             textures.append((where, _single_name(tokens[1:], where, "texture")))
     return tuple(textures)
 
 
+def is_texture_key(key: bytes) -> bool:
+    """Whether a material library line starting with `key` names a texture file."""
+    return key.startswith(b"map_") or key in _TEXTURE_KEYS
+
+
+def binary_stl_count(head: bytes, size: int) -> int | None:
+    """The triangle count of a binary STL from its first 84 bytes and its size, or None
+    when the two do not match (then it is ASCII STL or no STL at all)."""
+    if len(head) < STL_HEADER:
+        return None
+    count = int.from_bytes(head[80:STL_HEADER], "little")
+    return count if STL_HEADER + STL_RECORD.itemsize * count == size else None
+
+
 def check_stl(data: bytes, *, element: str, limits: AssetLimits) -> MeshInfo:
     """Check a binary STL: the header's triangle count matches the size, vertices finite."""
     hint = "; ASCII STL is not supported, save it as binary STL" if data[:5] == b"solid" else ""
-    if len(data) < _STL_HEADER:
+    if len(data) < STL_HEADER:
         raise AssetRejected(element, f"the STL file is shorter than its 84-byte header{hint}")
     count = int.from_bytes(data[80:84], "little")
-    if _STL_HEADER + _STL_RECORD.itemsize * count != len(data):
+    if STL_HEADER + STL_RECORD.itemsize * count != len(data):
         raise AssetRejected(
             element, f"the STL header says {count} triangles, which does not match its size{hint}"
         )
     if count == 0:
         raise AssetRejected(element, "the STL file has no triangles")
     if count > limits.max_mesh_triangles:
-        raise AssetRejected(element, f"{count} triangles; limit {limits.max_mesh_triangles}")
-    records = np.frombuffer(data, dtype=_STL_RECORD, count=count, offset=_STL_HEADER)
+        raise PackageTooLarge(element, f"{count} triangles; limit {limits.max_mesh_triangles}")
+    records = np.frombuffer(data, dtype=STL_RECORD, count=count, offset=STL_HEADER)
     if not np.isfinite(records["vertices"]).all():
         raise AssetRejected(element, "the STL file has non-finite vertex coordinates")
     return MeshInfo(triangles=count)

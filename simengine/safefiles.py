@@ -10,7 +10,7 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
-from simengine.assetbase import AssetRejected
+from simengine.assetbase import AssetRejected, PackageTooLarge
 
 
 def check_reference(ref: str, *, element: str, what: str) -> PurePosixPath:
@@ -54,7 +54,7 @@ def locate_regular(
     if not resolved.is_relative_to(folder):
         raise AssetRejected(element, f"{what} file resolves outside its folder")
     if info.st_size > max_bytes:
-        raise AssetRejected(element, f"{what} file is {info.st_size} bytes; limit {max_bytes}")
+        raise PackageTooLarge(element, f"{what} file is {info.st_size} bytes; limit {max_bytes}")
     return resolved
 
 
@@ -75,7 +75,7 @@ def read_regular(path: Path, *, element: str, what: str, max_bytes: int) -> byte
             raise AssetRejected(element, f"{what} file is not a regular file")
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise AssetRejected(element, f"{what} file is larger than the limit of {max_bytes} bytes")
+        raise PackageTooLarge(element, f"{what} file is larger than the limit of {max_bytes} bytes")
     return data
 
 

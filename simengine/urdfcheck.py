@@ -16,6 +16,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from simengine.assetbase import AssetLimits, AssetRejected, quoted
+from simengine.physicscheck import check_inertial, check_limits
 
 # The joint types pybullet's URDF importer builds; `floating` and `planar` it does not.
 MOVABLE_JOINTS = frozenset({"revolute", "continuous", "prismatic", "spherical"})
@@ -68,11 +69,11 @@ class UrdfTree:
     files: tuple[FileRef, ...]
 
 
-def parse_urdf(data: bytes, *, limits: AssetLimits) -> UrdfTree:
-    """Parse URDF bytes and check that links and joints form one tree.
+def parse_robot(data: bytes) -> ET.Element:
+    """Parse URDF bytes safely (no DTD, so no entity expansion) into its <robot> element.
 
     Raises:
-        AssetRejected: the XML is malformed or unsafe, or the robot is not one valid tree.
+        AssetRejected: the XML is malformed or unsafe, or its root is not <robot>.
     """
     try:
         robot = SafeET.fromstring(data, forbid_dtd=True)
@@ -85,6 +86,19 @@ def parse_urdf(data: bytes, *, limits: AssetLimits) -> UrdfTree:
         raise AssetRejected("robot", f"the file is not well-formed XML ({error})") from None
     if robot.tag != "robot":
         raise AssetRejected(f"<{robot.tag[:32]}>", "the root element must be <robot>")
+    return robot
+
+
+def parse_urdf(data: bytes, *, limits: AssetLimits, physics: bool = False) -> UrdfTree:
+    """Parse URDF bytes and check that links and joints form one tree.
+
+    With `physics`, masses, inertia tensors and joint limits must also make physical sense
+    (see `simengine.physicscheck`); pybullet itself accepts such URDFs silently.
+
+    Raises:
+        AssetRejected: the XML is malformed or unsafe, or the robot is not one valid tree.
+    """
+    robot = parse_robot(data)
     links, joints = robot.findall("link"), robot.findall("joint")
     if not links:
         raise AssetRejected("robot", "the robot has no <link>")
@@ -95,13 +109,15 @@ def parse_urdf(data: bytes, *, limits: AssetLimits) -> UrdfTree:
     link_names = _names(links, "link")
     joint_names = _names(joints, "joint")
     root = _single_root(joints, joint_names, link_names)
-    files: list[FileRef] = []
     for label, element in _labelled(links, link_names, "link"):
         _check_numbers(element, label)
-        files += _file_refs(element, label)
+        if physics:
+            check_inertial(element, label)
     movable: list[str] = []
     for label, element in _labelled(joints, joint_names, "joint"):
         _check_numbers(element, label)
+        if physics:
+            check_limits(element, label)
         kind = element.get("type", "")
         if kind not in JOINT_TYPES:
             raise AssetRejected(
@@ -110,16 +126,27 @@ def parse_urdf(data: bytes, *, limits: AssetLimits) -> UrdfTree:
             )
         if kind in MOVABLE_JOINTS:
             movable.append(element.get("name", ""))
-    for index, material in enumerate(robot.findall("material"), start=1):
-        files += _file_refs(material, f"material[{index}]", below_link=False)
     return UrdfTree(
         name=robot.get("name", ""),
         links=tuple(link_names),
         joints=tuple(joint_names),
         movable_joints=tuple(movable),
         root_link=root,
-        files=tuple(files),
+        files=tuple(ref for ref, _ in file_nodes(robot)),
     )
+
+
+def file_nodes(robot: ET.Element) -> list[tuple[FileRef, ET.Element]]:
+    """Each file reference of a parsed <robot> with the element holding its `filename`, in
+    `parse_urdf`'s order and with its labels (so that a copy can rewrite the paths)."""
+    links = robot.findall("link")
+    names = [link.get("name", "") for link in links]
+    found: list[tuple[FileRef, ET.Element]] = []
+    for label, element in _labelled(links, names, "link"):
+        found += _file_refs(element, label)
+    for index, material in enumerate(robot.findall("material"), start=1):
+        found += _file_refs(material, f"material[{index}]", below_link=False)
+    return found
 
 
 def _names(elements: list[ET.Element], tag: str) -> list[str]:
@@ -219,20 +246,21 @@ def _floats(text: str) -> list[float] | None:
     return values if all(math.isfinite(v) for v in values) else None
 
 
-def _file_refs(element: ET.Element, label: str, *, below_link: bool = True) -> list[FileRef]:
+def _file_refs(
+    element: ET.Element, label: str, *, below_link: bool = True
+) -> list[tuple[FileRef, ET.Element]]:
     refs = []
     for part in ("visual", "collision") if below_link else ():
         for index, shape in enumerate(element.findall(part), start=1):
             where = f"{label}/{part}[{index}]"
             for mesh in shape.findall("geometry/mesh"):
-                refs.append(FileRef(f"{where}/geometry/mesh@filename", "mesh", _name(mesh)))
+                refs.append((FileRef(f"{where}/geometry/mesh@filename", "mesh", _name(mesh)), mesh))
             for texture in shape.findall("material/texture"):
-                refs.append(
-                    FileRef(f"{where}/material/texture@filename", "texture", _name(texture))
-                )
+                ref = FileRef(f"{where}/material/texture@filename", "texture", _name(texture))
+                refs.append((ref, texture))
     if not below_link:
         for texture in element.findall("texture"):
-            refs.append(FileRef(f"{label}/texture@filename", "texture", _name(texture)))
+            refs.append((FileRef(f"{label}/texture@filename", "texture", _name(texture)), texture))
     return refs
 
 

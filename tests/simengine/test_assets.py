@@ -12,7 +12,13 @@ from pathlib import Path
 import pybullet_data
 import pytest
 
-from simengine.assets import AssetLimits, AssetRejected, check_urdf, resolve_urdf_path
+from simengine.assets import (
+    AssetLimits,
+    AssetRejected,
+    PackageTooLarge,
+    check_urdf,
+    resolve_urdf_path,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -56,7 +62,10 @@ def rejected(path: Path, root: Path, **kwargs: AssetLimits) -> AssetRejected:
     with pytest.raises(AssetRejected) as caught:
         check_urdf(path, root=root, **kwargs)
     error = caught.value
-    assert error.failure_code == "INVALID_ASSET"
+    # Limits are PackageTooLarge (RESOURCE_LIMIT: the import answers 413); a run's pre-check
+    # in the API answers 422 for both, as it catches every AssetRejected.
+    limit = isinstance(error, PackageTooLarge)
+    assert error.failure_code == ("RESOURCE_LIMIT" if limit else "INVALID_ASSET")
     assert str(root) not in error.reason
     assert str(root.parents[-2]) not in error.reason  # e.g. "/tmp": no server path at all
     return error
@@ -229,6 +238,7 @@ def test_too_many_links(tmp_path: Path) -> None:
 def test_file_too_large(tmp_path: Path) -> None:
     path = write_urdf(tmp_path, link("a") + "<!--" + "x" * 2000 + "-->")
     error = rejected(path, tmp_path, limits=AssetLimits(max_urdf_bytes=1000))
+    assert isinstance(error, PackageTooLarge)
     assert error.element == "urdf"
     assert "limit 1000" in error.reason
 
@@ -411,6 +421,7 @@ def test_too_many_triangles(tmp_path: Path) -> None:
     error = rejected(
         with_mesh(tmp_path, "wheel.obj"), tmp_path, limits=AssetLimits(max_mesh_triangles=3)
     )
+    assert isinstance(error, PackageTooLarge)
     assert "more than 3 triangles" in error.reason
 
 
