@@ -23,6 +23,7 @@ BENCHES = (
     "bench.queue_overhead",
     "bench.batch_parallel",
     "bench.batch_evaluate",
+    "bench.asset_import",
 )
 _RESULT = re.compile(re.escape(PREFIX) + r"(.*?\((?:target [^)]*)\) (?:PASS|MISS))")
 

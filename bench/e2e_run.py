@@ -13,7 +13,6 @@ would otherwise run alongside the raw loop, slow it and flatter the ratio.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
@@ -24,17 +23,13 @@ import time
 
 from bench import rawloop
 from bench.report import result
-from bench.servers import uvicorn_server
+from bench.servers import settle_descendants, uvicorn_server
 from simengine import api
 
 STEPS = 240
 ROUNDS = int(os.environ.get("BENCH_E2E_ROUNDS", "15"))
 TARGET = 1.5
 BODY = json.dumps({"scenario": "urdf_rollout", "options": {"steps": STEPS}}).encode()
-# The server's processes are idle once their CPU time stood still this many polls in a row.
-SETTLE_POLL_S = 0.025
-SETTLE_QUIET_POLLS = 3
-SETTLE_TIMEOUT_S = 5.0
 
 
 def post_run(conn: http.client.HTTPConnection) -> float:
@@ -47,40 +42,6 @@ def post_run(conn: http.client.HTTPConnection) -> float:
     if response.status != 201 or run.get("status") != "SUCCEEDED":
         raise RuntimeError(f"POST /v1/runs answered {response.status}: {payload[:300]!r}")
     return elapsed
-
-
-def descendants_cpu_ticks() -> dict[int, int]:
-    """User + system clock ticks of every live process under this one (the server, its
-    fork server, the spares), by pid; from /proc, empty where it is not readable."""
-    ticks: dict[int, int] = {}
-    pending = [os.getpid()]
-    while pending:
-        pid = pending.pop()
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{task}/children") as children:
-                    pending += [int(child) for child in children.read().split()]
-            if pid != os.getpid():
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().rpartition(")")[2].split()
-                ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks
-
-
-def settle_server() -> None:
-    """Wait until the server's background work after a POST (the replacement spare's
-    warm-up) is done, so that it does not compete with the raw loop timed next. Without
-    /proc, a fixed pause several times the warm-up's CPU time."""
-    if not os.path.exists(f"/proc/{os.getpid()}/task"):
-        time.sleep(1.0)
-        return
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    before, quiet = descendants_cpu_ticks(), 0
-    while quiet < SETTLE_QUIET_POLLS and time.monotonic() < deadline:
-        time.sleep(SETTLE_POLL_S)
-        now = descendants_cpu_ticks()
-        busy = any(spent > before.get(pid, 0) for pid, spent in now.items())
-        before, quiet = now, 0 if busy else quiet + 1
 
 
 def engine_in_process() -> float:
@@ -99,12 +60,12 @@ def main() -> int:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             for _ in range(2):  # warm-up: fork server start, file caches
                 post_run(conn)
-                settle_server()
+                settle_descendants()
                 rawloop.run(STEPS)
                 engine_in_process()
             for _ in range(ROUNDS):
                 api_ms.append(post_run(conn) * 1000)
-                settle_server()
+                settle_descendants()
                 raw_ms.append(rawloop.run(STEPS) * 1000)
                 engine_ms.append(engine_in_process() * 1000)
             conn.close()

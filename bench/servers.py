@@ -12,6 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The processes under this one are idle once their CPU time stood still this many polls in a row.
+SETTLE_POLL_S = 0.025
+SETTLE_QUIET_POLLS = 3
+SETTLE_TIMEOUT_S = 5.0
 
 
 def free_port() -> int:
@@ -60,3 +64,38 @@ def uvicorn_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def descendants_cpu_ticks() -> dict[int, int]:
+    """User + system clock ticks of every live process under this one (servers, fork
+    servers, spares, children), by pid; from /proc, empty where it is not readable."""
+    ticks: dict[int, int] = {}
+    pending = [os.getpid()]
+    while pending:
+        pid = pending.pop()
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as children:
+                    pending += [int(child) for child in children.read().split()]
+            if pid != os.getpid():
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rpartition(")")[2].split()
+                ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks
+
+
+def settle_descendants() -> None:
+    """Wait until the processes under this one have finished their background work (a
+    fork server's preload, a spare's warm-up after a POST), so that it does not compete
+    with what is timed next. Without /proc, a fixed pause several times a warm-up's CPU
+    time."""
+    if not os.path.exists(f"/proc/{os.getpid()}/task"):
+        time.sleep(1.0)
+        return
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    before, quiet = descendants_cpu_ticks(), 0
+    while quiet < SETTLE_QUIET_POLLS and time.monotonic() < deadline:
+        time.sleep(SETTLE_POLL_S)
+        now = descendants_cpu_ticks()
+        busy = any(spent > before.get(pid, 0) for pid, spent in now.items())
+        before, quiet = now, 0 if busy else quiet + 1

@@ -82,6 +82,7 @@ class RunsHandler(Protocol):
         tag: str | None,
         profile: str | None,
         batch_id: str | None,
+        project_id: str | None,
         cursor: str | None,
         response: Response,
     ) -> RunList:
@@ -163,6 +164,7 @@ class DashboardHandler(Protocol):
         tag: str | None,
         profile: str | None,
         batch_id: str | None,
+        project_id: str | None,
         origin: RunOrigin | None,
         cursor: str | None,
         response: Response,

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from generated.api import build_app
 from generated.registry import HandlerRegistry
+from handlers.assets.api import AssetsApi
+from handlers.assets.service import AssetService
 from handlers.batch.api import BatchApi
 from handlers.batch.service import BatchService
 from handlers.benchmarks.api import BenchmarksApi
@@ -21,12 +23,15 @@ from handlers.errors import ServiceUnavailable
 from handlers.health.api import HealthApi
 from handlers.health.service import HealthService
 from handlers.http.middleware import install_middleware
-from handlers.http.not_built import AiNotBuilt, AssetsNotBuilt, DesignNotBuilt, ProjectsNotBuilt
+from handlers.http.not_built import AiNotBuilt, DesignNotBuilt
 from handlers.http.problems import install_problem_handlers
 from handlers.idempotency.stores import store_for
 from handlers.isolation import forkserver
 from handlers.isolation.executor import Executor, ExecutorConfig
 from handlers.kit.logging import configure_logging
+from handlers.projects.api import ProjectsApi
+from handlers.projects.service import Counters, OpenProjects, ProjectService
+from handlers.projects.store import ProjectStore
 from handlers.queue.client import RunQueue, connect
 from handlers.runs.api import RunsApi
 from handlers.runs.service import RunService
@@ -43,23 +48,40 @@ def create_run_service(settings: Settings) -> RunService:
     # In the queued mode the workers run them; this process needs none.
     spares = 0 if queue is not None else settings.warm_spares
     executor = Executor(ExecutorConfig(spares=spares))
-    # One key store for every creating operation (runs, sim jobs, batches) of this server.
+    # One key store for every creating operation (runs, sim jobs, batches, projects).
     keys = store_for(settings, queue.redis if queue is not None else None)
-    return RunService(settings=settings, executor=executor, queue=queue, idempotency_keys=keys)
+    # Runs, sim jobs and batches (BatchService takes `runs.projects`) go into open projects.
+    projects = OpenProjects(ProjectStore(settings.runs_dir))
+    return RunService(
+        settings=settings, executor=executor, queue=queue, idempotency_keys=keys, projects=projects
+    )
 
 
 def create_handlers(settings: Settings, runs: RunService | None = None) -> HandlerRegistry:
     """The handler object for every tag (see docs/status.md for what is built)."""
     runs = runs or create_run_service(settings)
     catalogue = Catalogue()
-    batches = BatchService(runs, settings, idempotency_keys=runs.idempotency_keys)
+    batches = BatchService(
+        runs, settings, idempotency_keys=runs.idempotency_keys, projects=runs.projects
+    )
+    # Assets go into open projects too; runs and batches simulate them by `asset_id`.
+    assets = AssetService(settings, check_project=runs.projects.require_open)
+    runs.assets = assets
+    counters = Counters(
+        runs=lambda project_id: runs.count(project_id=project_id),
+        batches=batches.count_in_project,
+        assets=assets.count_in_project,
+    )
+    projects = ProjectService(
+        ProjectStore(settings.runs_dir), counters=counters, idempotency_keys=runs.idempotency_keys
+    )
     return HandlerRegistry(
         health=HealthApi(settings, HealthService(settings, runs.queue)),
         runs=RunsApi(runs),
         scenarios=ScenariosApi(catalogue),
         dashboard=DashboardApi(runs),
-        projects=ProjectsNotBuilt(),
-        assets=AssetsNotBuilt(),
+        projects=ProjectsApi(projects),
+        assets=AssetsApi(assets, runs.idempotency_keys),
         design=DesignNotBuilt(),
         sim=SimApi(runs),
         benchmarks=BenchmarksApi(settings),

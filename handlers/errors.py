@@ -262,23 +262,16 @@ class HttpStatusError(QersError):
         self.title = HTTPStatus(status).phrase
 
 
-class UnknownSchema(NotFoundError):
-    """A schema name or file that is not among the contracts."""
+class AssetRefused(QersError):
+    """An upload refused by the asset import's checks: the detail names the entry or
+    element and the rule, never a server path."""
 
-    def __init__(self, name: str, known: Sequence[str]) -> None:
-        listed = ", ".join(known) if known else "(none)"
-        super().__init__(f"Unknown schema '{name}'; valid names: {listed}")
-        self.name = name
-        self.known = list(known)
+    status = 422
+    title = "Asset refused"
+    type_slug = "invalid-asset"
 
-
-class ContractLoadError(InternalError):
-    """A contract file cannot be read or is not a JSON Schema document."""
-
-    @classmethod
-    def bad_file(cls, file_name: str, reason: str) -> "ContractLoadError":
-        """`file_name` could not be loaded."""
-        return cls(f"Cannot load contract {file_name}: {reason}")
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The asset was refused: {reason}")
 
 
 # Every problem type QERS emits, in docs/errors.md order.
@@ -293,6 +286,7 @@ PROBLEM_CLASSES: tuple[type[QersError], ...] = (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    AssetRefused,
     IdempotencyKeyReused,
     InternalError,
     NotImplementedOperation,

@@ -77,6 +77,17 @@ class Settings(BaseSettings):
         description="Key sealing stored webhook secrets; absent: a key file in RUNS_DIR.",
     )
 
+    # Asset import (handlers.assets): uploads, and what one package may unpack to.
+    max_upload_bytes: int = Field(default=64 * MIB, ge=1024, le=16 * 1024 * MIB)
+    import_max_unpacked_bytes: int = Field(default=512 * MIB, ge=1024)
+    import_max_entries: int = Field(default=2000, ge=1, le=1_000_000)
+    import_max_entry_bytes: int = Field(default=256 * MIB, ge=1024)
+    import_max_compression_ratio: float = Field(default=200.0, gt=1, le=100_000)
+    import_max_triangles: int = Field(default=2_000_000, ge=1)
+    import_max_links: int = Field(default=256, ge=1, le=10_000)
+    import_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    import_memory_bytes: int = Field(default=2 * 1024 * MIB, ge=256 * MIB)
+
     # Idempotency keys.
     idempotency_ttl_s: int = Field(default=86400, ge=86400, le=30 * 86400)
 

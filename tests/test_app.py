@@ -134,8 +134,8 @@ def test_body_over_the_limit_is_413(client: TestClient) -> None:
 
 
 def test_not_built_yet_is_501_naming_the_operation(client: TestClient) -> None:
-    problem = _problem(client.get("/api/projects"), 501)
-    assert "listProjects" in problem["detail"]
+    problem = _problem(client.post("/api/ai/plan", json={"task": "Reach the targets."}), 501)
+    assert "createPlan" in problem["detail"]
 
 
 def test_unexpected_exception_is_500_without_trace_or_path(

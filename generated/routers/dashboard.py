@@ -73,6 +73,15 @@ async def list_api_runs(
             pattern="^bat_[a-z0-9_]{1,60}$",
         ),
     ] = None,
+    project_id: Annotated[
+        str | None,
+        Query(
+            description="Only runs of this project.",
+            min_length=5,
+            max_length=64,
+            pattern="^prj_[a-z0-9_]{1,60}$",
+        ),
+    ] = None,
     origin: Annotated[
         RunOrigin | None, Query(description="Only runs created through this interface.")
     ] = None,
@@ -93,6 +102,7 @@ async def list_api_runs(
         tag=tag,
         profile=profile,
         batch_id=batch_id,
+        project_id=project_id,
         origin=origin,
         cursor=cursor,
         response=response,

@@ -83,6 +83,15 @@ async def list_runs(
             pattern="^bat_[a-z0-9_]{1,60}$",
         ),
     ] = None,
+    project_id: Annotated[
+        str | None,
+        Query(
+            description="Only runs of this project.",
+            min_length=5,
+            max_length=64,
+            pattern="^prj_[a-z0-9_]{1,60}$",
+        ),
+    ] = None,
     cursor: Annotated[
         str | None,
         Query(
@@ -100,6 +109,7 @@ async def list_runs(
         tag=tag,
         profile=profile,
         batch_id=batch_id,
+        project_id=project_id,
         cursor=cursor,
         response=response,
     )
@@ -181,11 +191,11 @@ async def list_runs(
             "model": Problem,
         },
         404: {
-            "description": "`options.replay_of` or `options.project_id` names an unknown run or project (`not-found`).",
+            "description": "`options.replay_of` or `options.project_id` names an unknown run or project (`not-found`); `asset_id` names an unknown asset (`not-found`).",
             "model": Problem,
         },
         409: {
-            "description": "`options.replay_of` names a run without a replay bundle (`conflict`), or a request with the same `Idempotency-Key` is in flight (`idempotency-in-progress`).",
+            "description": "`options.replay_of` names a run without a replay bundle (`conflict`), or a request with the same `Idempotency-Key` is in flight (`idempotency-in-progress`), or the project is archived (`conflict`).",
             "model": Problem,
         },
         413: {

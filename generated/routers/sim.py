@@ -113,11 +113,11 @@ router = APIRouter(tags=["sim"])
             "model": Problem,
         },
         404: {
-            "description": "`project_id` names an unknown project (`not-found`).",
+            "description": "`project_id` names an unknown project (`not-found`); `asset_id` names an unknown asset (`not-found`).",
             "model": Problem,
         },
         409: {
-            "description": "A request with the same `Idempotency-Key` is still being processed (`idempotency-in-progress`).",
+            "description": "A request with the same `Idempotency-Key` is still being processed (`idempotency-in-progress`), or the project is archived (`conflict`).",
             "model": Problem,
         },
         413: {

@@ -1,7 +1,8 @@
 """A batch request, validated into its effective spec and one RunRequest per child.
 
 Every child is checked with `handlers.runs.request.prepare` before anything is stored, so a
-rejected batch leaves nothing behind; errors point into the BatchRequest body.
+rejected batch leaves nothing behind; errors point into the BatchRequest body. The project
+is the batch's and each child's; `BatchService` looks it up once, for the batch.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from generated.models import BatchRequest
-from handlers.errors import FieldError, NotFoundError, ValidationFailed
-from handlers.runs.request import PreparedRun, RunRequest, prepare
+from handlers.errors import FieldError, ValidationFailed
+from handlers.runs.request import AssetDirectory, PreparedRun, RunRequest, prepare
 from handlers.settings import Settings
 from simengine.spec import DEFAULT_PROFILE
 
@@ -36,9 +37,11 @@ _FLAT_FIELDS = (
 
 @dataclass(frozen=True)
 class BatchPlan:
-    """The effective BatchSpec and the children, by profile then episode."""
+    """The effective BatchSpec, the project (or None) and the children, by profile then
+    episode."""
 
     spec: dict[str, Any]
+    project_id: str | None
     children: list[RunRequest]
 
 
@@ -47,7 +50,13 @@ def default_concurrency() -> int:
     return max(1, min(MAX_CONCURRENCY, os.cpu_count() or 1))
 
 
-def plan(body: BatchRequest, settings: Settings, *, concurrency: int) -> BatchPlan:
+def plan(
+    body: BatchRequest,
+    settings: Settings,
+    *,
+    concurrency: int,
+    assets: AssetDirectory | None = None,
+) -> BatchPlan:
     """Validate `body` completely; `concurrency` is the default `max_concurrency`."""
     data = body.model_dump(mode="json")
     profiles: list[str] = data["profiles"]
@@ -60,12 +69,11 @@ def plan(body: BatchRequest, settings: Settings, *, concurrency: int) -> BatchPl
     if baseline not in profiles:
         reason = f"must be one of the batch's profiles ({', '.join(profiles)})"
         errors.append(_error("/baseline_profile", reason))
-    if data.get("project_id") is not None and not errors:
-        raise NotFoundError.resource("project", data["project_id"])
     prepared: PreparedRun | None = None
     for i, name in enumerate(profiles):
         try:
-            prepared = prepare(_request(data, profile=name, index=i, episode=0), settings)
+            request = _request(data, profile=name, index=i, episode=0)
+            prepared = prepare(request, settings, assets=assets)
         except ValidationFailed as exc:
             errors += [e for e in exc.errors if e not in errors]
     if errors:
@@ -94,7 +102,7 @@ def plan(body: BatchRequest, settings: Settings, *, concurrency: int) -> BatchPl
         for i, name in enumerate(profiles)
         for episode in range(episodes)
     ]
-    return BatchPlan(spec=spec, children=children)
+    return BatchPlan(spec=spec, project_id=data.get("project_id"), children=children)
 
 
 def with_batch_id(request: RunRequest, batch_id: str) -> RunRequest:
@@ -107,11 +115,9 @@ def _request(data: dict[str, Any], *, profile: str, index: int, episode: int) ->
     pointers["profile"] = f"/profiles/{index}"
     for key in data.get("params", {}):
         pointers[f"params.{key}"] = f"/params/{key}"
-    # Batch-level fields that are not a child's own: the project is checked once above.
-    fields = {name: value for name, value in data.items() if name != "project_id"}
     scenario = data.get("scenario", "urdf_rollout")
     return RunRequest.of_fields(
-        OPERATION, scenario, fields, pointers, profile=profile, episode=episode
+        OPERATION, scenario, data, pointers, profile=profile, episode=episode
     )
 
 

@@ -23,6 +23,7 @@ from handlers.errors import ConflictError, QersError, ServiceUnavailable
 from handlers.idempotency.keys import IdempotencyStore, Outcome, StoredResponse, respond_once
 from handlers.kit.documents import DocumentFolder
 from handlers.kit.timestamps import rfc3339
+from handlers.runs.request import NoProjects, ProjectDirectory
 from handlers.runs.service import RunService
 from handlers.settings import Settings
 from simengine import api as engine_api
@@ -42,8 +43,10 @@ class BatchService:
         settings: Settings,
         *,
         idempotency_keys: IdempotencyStore | None = None,
+        projects: ProjectDirectory | None = None,
     ) -> None:
         self._runs = runs
+        self._projects = projects or NoProjects()
         self._settings = settings
         self.store = DocumentFolder(
             settings.runs_dir, folder=BATCH_FOLDER, kind="batch", prefix="bat_"
@@ -70,9 +73,16 @@ class BatchService:
     async def create(self, body: BatchRequest) -> dict[str, Any]:
         """Validate, record and run (embedded) or enqueue (queued) a batch; its report."""
         concurrency = default_concurrency() if not self._runs.queued else self._workers()
-        batch = plan(body, self._settings, concurrency=concurrency)
+        batch = plan(body, self._settings, concurrency=concurrency, assets=self._runs.assets)
+        if batch.project_id is not None:
+            self._projects.require_open(batch.project_id)
         batch_id = self.store.new_id()
-        record = {"id": batch_id, "spec": batch.spec, "project_id": None, "created_at": rfc3339()}
+        record = {
+            "id": batch_id,
+            "spec": batch.spec,
+            "project_id": batch.project_id,
+            "created_at": rfc3339(),
+        }
         if self._runs.queued:
             queue = self._runs.queue
             assert queue is not None
@@ -88,6 +98,10 @@ class BatchService:
         """The BatchReport (404 when unknown)."""
         record = self.store.get(batch_id)
         return batchreport.report(record, self.children(record))
+
+    def count_in_project(self, project_id: str) -> int:
+        """How many batches `project_id` holds (every batch record is read)."""
+        return sum(1 for record in self.store.all() if record.get("project_id") == project_id)
 
     def children(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The child runs of a batch as stored, by profile then episode."""

@@ -1,4 +1,5 @@
-"""The `qers` command line: offline validation against the contracts; runs (see cli_run)."""
+"""The `qers` command line: offline validation against the contracts; runs (see cli_run);
+assets (see cli_assets)."""
 
 import json
 import sys
@@ -7,10 +8,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from handlers.cli import assets as cli_assets
 from handlers.cli import bench as cli_bench
 from handlers.cli import run as cli_run
-from handlers.errors import ContractLoadError, UnknownSchema
-from handlers.kit.contracts import ContractRegistry
+from handlers.kit.contracts import ContractLoadError, ContractRegistry, UnknownSchema
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -81,6 +82,7 @@ app.command("run")(cli_run.run)
 app.command("scenarios")(cli_run.scenarios)
 app.command("profiles")(cli_run.profiles)
 app.add_typer(cli_bench.app, name="bench")
+app.add_typer(cli_assets.app, name="assets")
 
 
 @app.command()

@@ -24,6 +24,7 @@ class DashboardApi:
         tag: str | None,
         profile: str | None,
         batch_id: str | None,
+        project_id: str | None,
         origin: RunOrigin | None,
         cursor: str | None,
         response: Response,
@@ -37,6 +38,7 @@ class DashboardApi:
             tag=tag,
             profile=profile,
             batch_id=batch_id,
+            project_id=project_id,
             origin=origin,
             cursor=cursor,
         )

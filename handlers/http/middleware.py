@@ -1,10 +1,12 @@
 """Pure ASGI middleware: request ids, the access log, 500 problems, the body-size limit."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from time import perf_counter
 
 import structlog
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers.errors import PayloadTooLarge
@@ -21,6 +23,7 @@ from handlers.kit.logging import log_access
 from handlers.settings import Settings
 
 UNMATCHED_ROUTE = "<unmatched>"
+MULTIPART = "multipart/form-data"
 
 _log = structlog.get_logger("qers.middleware")
 
@@ -75,19 +78,28 @@ class RequestContextMiddleware:
 class BodyLimitMiddleware:
     """413 when the declared or streamed request body exceeds `max_body_bytes`."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        uploads: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # (method, path) of the upload operations -> their own, larger limit.
+        self.uploads = dict(uploads or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.uploads.get((scope["method"], scope["path"]), self.max_body_bytes)
         declared = _content_length(scope["headers"])
         if declared is not None:
-            if declared > self.max_body_bytes:
+            if declared > limit:
                 response = render_problem(
-                    PayloadTooLarge.over_limit(self.max_body_bytes),
+                    PayloadTooLarge.over_limit(limit),
                     instance=instance_of(scope),
                     request_id=request_id_of(scope) or new_request_id(),
                 )
@@ -96,11 +108,10 @@ class BodyLimitMiddleware:
             # The server delivers no more than Content-Length bytes.
             await self.app(scope, receive, send)
             return
-        await self.app(scope, self._limited(receive), send)
+        await self.app(scope, self._limited(receive, limit), send)
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         received = 0
-        limit = self.max_body_bytes
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -117,8 +128,30 @@ class BodyLimitMiddleware:
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Add both middlewares, request context outermost so a 413 carries a request id."""
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    uploads = {route: settings.max_upload_bytes for route in upload_routes(app)}
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, uploads=uploads)
     app.add_middleware(RequestContextMiddleware, header=settings.request_id_header)
+
+
+def upload_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path) of every operation whose contract body is `multipart/form-data`."""
+    found = []
+    for route in _api_routes(app.router.routes):
+        body = (route.openapi_extra or {}).get("requestBody", {})
+        if MULTIPART in body.get("content", {}):
+            if "{" in route.path:
+                raise ValueError(f"an upload path takes no parameters: {route.path}")
+            found += [(method, route.path) for method in route.methods or ()]
+    return found
+
+
+def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # FastAPI's include_router wrapper
+        if included is not None:
+            yield from _api_routes(included.routes)
 
 
 def _header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -5,7 +5,6 @@ Both implement `handlers.idempotency.keys.IdempotencyStore`; `store_for(settings
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ import structlog
 
 from handlers.errors import ServiceUnavailable
 from handlers.idempotency.keys import Claim, IdempotencyStore, StoredResponse, check_stored
+from handlers.kit.sqlite import SharedDatabase
 from handlers.settings import Settings
 
 DEFAULT_LEASE_S = 3600.0
@@ -50,10 +50,11 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expir
 class SqliteIdempotencyStore:
     """Keys in a SQLite file (WAL), shared by the processes on one host.
 
-    Each call opens its own connection, so the store survives fork and needs no lock; a
-    claim is one `BEGIN IMMEDIATE` transaction, which serialises claimers across
-    processes. `synchronous = FULL`, unlike the run index: a key lost to a power cut
-    cannot be rebuilt, and a retry would then create a second resource.
+    Each call opens its own connection (`handlers.kit.sqlite.SharedDatabase`), so the store
+    survives fork and needs no lock; a claim is one `BEGIN IMMEDIATE` transaction, which
+    serialises claimers across processes. `synchronous = FULL`, unlike the run index: a key
+    lost to a power cut cannot be rebuilt, and a retry would then create a second resource.
+    A file that is not a database is recreated: losing the keys beats failing POSTs.
     """
 
     def __init__(
@@ -68,30 +69,20 @@ class SqliteIdempotencyStore:
         self.path = path
         self.ttl_s = ttl_s
         self.lease_s = lease_s
-        self._busy_timeout_ms = int(busy_timeout_s * 1000)
         self._retry_after_s = retry_after_s
-        self._ready = False
-        self._ready_lock = threading.Lock()
-
-    def _prepare(self) -> None:
-        """Folder and schema, made on first use: a bad RUNS_DIR fails requests, not start-up."""
-        with self._ready_lock:
-            if self._ready:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                self._create_schema()
-            except sqlite3.DatabaseError:  # not a database: losing the keys beats failing POSTs
-                _log.warning("idempotency store unreadable; recreating it", path=str(self.path))
-                for suffix in ("", "-wal", "-shm", "-journal"):
-                    self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
-                self._create_schema()
-            self._ready = True
+        self._db = SharedDatabase(
+            path,
+            schema=_SCHEMA,
+            unavailable=self._unavailable,
+            busy_timeout_s=busy_timeout_s,
+            synchronous="FULL",
+            recreate_unreadable=True,
+        )
 
     def begin(self, claim: Claim) -> StoredResponse | None:
         """See `IdempotencyStore.begin`."""
         ids = (claim.scope, claim.operation, claim.key)
-        with self._transaction(immediate=True) as db:
+        with self._db.session(immediate=True) as db:
             now = time.time()
             # Purged lazily, so an expired row below is simply absent.
             db.execute("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))
@@ -110,7 +101,7 @@ class SqliteIdempotencyStore:
 
     def complete(self, claim: Claim, response: StoredResponse) -> None:
         """See `IdempotencyStore.complete`."""
-        with self._transaction(immediate=True) as db:
+        with self._db.session(immediate=True) as db:
             db.execute(
                 "INSERT OR REPLACE INTO idempotency_keys VALUES (?, ?, ?, ?, NULL, ?, ?)",
                 (
@@ -125,66 +116,12 @@ class SqliteIdempotencyStore:
 
     def release(self, claim: Claim) -> None:
         """See `IdempotencyStore.release`."""
-        with self._transaction(immediate=True) as db:
+        with self._db.session(immediate=True) as db:
             db.execute(
                 "DELETE FROM idempotency_keys"
                 " WHERE scope = ? AND operation = ? AND key = ? AND token = ?",
                 (claim.scope, claim.operation, claim.key, claim.token),
             )
-
-    def _create_schema(self) -> None:
-        # Several processes may do this at once (their first requests race). Switching the
-        # journal mode does not wait for a busy database (SQLite's busy handler is not
-        # called for it), so it is retried here until busy_timeout; the tables are made in
-        # one IMMEDIATE transaction, which waits by itself.
-        deadline = time.monotonic() + self._busy_timeout_ms / 1000
-        while True:
-            db = sqlite3.connect(self.path, isolation_level=None)
-            try:
-                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    db.execute("PRAGMA journal_mode = WAL")
-                break
-            except sqlite3.OperationalError as exc:  # another process is switching it now
-                if time.monotonic() >= deadline:
-                    raise self._unavailable(exc) from exc
-                time.sleep(0.01)
-            finally:
-                db.close()
-        with self._session(immediate=True) as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-
-    @contextmanager
-    def _transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        if not self._ready:
-            self._prepare()
-        with self._session(immediate=immediate) as db:
-            yield db
-
-    @contextmanager
-    def _session(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        try:
-            db = sqlite3.connect(self.path, isolation_level=None)
-        except sqlite3.OperationalError as exc:
-            raise self._unavailable(exc) from exc
-        try:
-            db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-            db.execute("PRAGMA synchronous = FULL")
-            if immediate:
-                db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            if db.in_transaction:
-                db.execute("COMMIT")
-        except sqlite3.OperationalError as exc:  # locked past the timeout, disk full, ...
-            raise self._unavailable(exc) from exc
-        finally:
-            db.close()
 
     def _unavailable(self, exc: sqlite3.OperationalError) -> ServiceUnavailable:
         _log.warning("idempotency store unavailable", path=str(self.path), error=str(exc))

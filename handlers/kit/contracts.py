@@ -2,7 +2,7 @@
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -12,12 +12,31 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from handlers.errors import ContractLoadError, UnknownSchema
+from handlers.errors import InternalError, NotFoundError
 from handlers.kit.jsonpointer import to_pointer
 from handlers.kit.paths import CONTRACTS_DIR
 
 DEFAULT_CONTRACTS_DIR = CONTRACTS_DIR
 SCHEMA_SUFFIX = ".schema.json"
+
+
+class UnknownSchema(NotFoundError):  # noqa: N818 - named like handlers.errors (no suffix)
+    """A schema name or file that is not among the contracts."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        listed = ", ".join(known) if known else "(none)"
+        super().__init__(f"Unknown schema '{name}'; valid names: {listed}")
+        self.name = name
+        self.known = list(known)
+
+
+class ContractLoadError(InternalError):
+    """A contract file cannot be read or is not a JSON Schema document."""
+
+    @classmethod
+    def bad_file(cls, file_name: str, reason: str) -> "ContractLoadError":
+        """`file_name` could not be loaded."""
+        return cls(f"Cannot load contract {file_name}: {reason}")
 
 
 class Violation(NamedTuple):

@@ -7,21 +7,13 @@ and checked against a strict pattern before they become file names.
 from __future__ import annotations
 
 import json
-import re
-import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from handlers.errors import NotFoundError
 from handlers.kit.atomic import TMP_PREFIX, write_atomic
-
-_RANDOM_BYTES = 12  # 24 lowercase hex digits, as run ids
-
-
-def new_id(prefix: str) -> str:
-    """A fresh random id: `prefix` followed by 24 lowercase hex digits."""
-    return prefix + secrets.token_hex(_RANDOM_BYTES)
+from handlers.kit.ids import id_pattern, matches, new_id
 
 
 class DocumentFolder:
@@ -31,7 +23,7 @@ class DocumentFolder:
         self.path = root / folder
         self.kind = kind
         self.prefix = prefix
-        self._pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{1,60}")
+        self._pattern = id_pattern(prefix)
 
     def new_id(self) -> str:
         """A fresh id for a document of this kind."""
@@ -39,7 +31,7 @@ class DocumentFolder:
 
     def valid(self, doc_id: str) -> bool:
         """Whether `doc_id` matches the kind's id pattern (so it is a safe file name)."""
-        return self._pattern.fullmatch(doc_id) is not None
+        return matches(self._pattern, doc_id)
 
     def put(self, doc_id: str, document: Mapping[str, Any]) -> None:
         """Write (or replace) one document atomically."""
@@ -74,4 +66,8 @@ class DocumentFolder:
             if name.startswith(TMP_PREFIX) or not name.endswith(".json"):
                 continue
             if self.valid(name.removesuffix(".json")):
-                yield json.loads(entry.read_bytes())
+                try:
+                    data = entry.read_bytes()
+                except FileNotFoundError:  # deleted since the folder was listed
+                    continue
+                yield json.loads(data)

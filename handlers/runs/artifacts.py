@@ -105,6 +105,7 @@ class RunArtifacts:
             "dt": config["dt"],
             "params": config["params"],
             "urdf_path": config["urdf_path"],
+            "asset_id": config.get("asset_id"),  # absent in runs of 0.1
         }
         errors: list[FieldError] = []
         given = {"scenario": request.scenario}

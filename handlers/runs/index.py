@@ -16,12 +16,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from handlers.runs.cursor import Position, RunFilters
+from handlers.kit.cursor import Position
+from handlers.runs.cursor import RunFilters
 from handlers.runs.ids import is_valid_run_id
 
 RunDocument = dict[str, Any]  # a Run (contracts/schemas/Run.schema.json) as JSON
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added project_id; an older file is rebuilt from the folders at open
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _SCHEMA = """
@@ -33,6 +34,7 @@ CREATE TABLE runs (
     profile TEXT NOT NULL,
     origin TEXT NOT NULL,
     batch_id TEXT,
+    project_id TEXT,
     signature TEXT NOT NULL,
     document TEXT NOT NULL
 );
@@ -49,10 +51,16 @@ CREATE INDEX runs_by_status_scenario ON runs (status, scenario, created_us, id);
 CREATE INDEX runs_by_profile ON runs (profile, created_us, id);
 CREATE INDEX runs_by_origin ON runs (origin, created_us, id);
 CREATE INDEX runs_by_batch ON runs (batch_id, created_us, id);
+CREATE INDEX runs_by_project ON runs (project_id, created_us, id);
 CREATE INDEX run_tags_by_tag ON run_tags (tag, created_us, id);
 """
 # Filter name -> column; the tag filter goes through run_tags instead.
-_COLUMNS = ("status", "scenario", "profile", "origin", "batch_id")
+_COLUMNS = ("status", "scenario", "profile", "origin", "batch_id", "project_id")
+_NULLABLE = frozenset({"batch_id", "project_id"})
+_INSERT_RUN = (
+    f"INSERT OR REPLACE INTO runs (id, created_us, {', '.join(_COLUMNS)}, signature, document)"  # noqa: S608
+    f" VALUES ({', '.join('?' * (len(_COLUMNS) + 4))})"
+)
 
 
 class RunDocumentError(ValueError):
@@ -97,7 +105,7 @@ class IndexEntry:
         columns: dict[str, str | None] = {}
         for name in _COLUMNS:
             value = run.get(name)
-            if not isinstance(value, str) and not (name == "batch_id" and value is None):
+            if not isinstance(value, str) and not (name in _NULLABLE and value is None):
                 raise RunDocumentError(f"{name} must be a string")
             columns[name] = value
         tags = run.get("tags", [])
@@ -192,6 +200,14 @@ class RunIndex:
             rows = self._db.execute(sql, params).fetchall()
         return [(Position(created, run_id), document) for created, run_id, document in rows]
 
+    def count(self, filters: RunFilters) -> int:
+        """How many runs match `filters` (one index range: see `_page_query`)."""
+        source, _, clauses, params = _selection(filters)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            row = self._db.execute(f"SELECT COUNT(*) FROM {source}{where}", params).fetchone()  # noqa: S608
+        return int(row[0])
+
     def explain(self, filters: RunFilters, *, after: Position | None) -> list[str]:
         """SQLite's query plan for a page (for tests and the bench)."""
         sql, params = _page_query(filters, after=after, limit=1)
@@ -240,18 +256,9 @@ def _recreate_schema(db: sqlite3.Connection) -> None:
 
 
 def _write_entry(db: sqlite3.Connection, entry: IndexEntry) -> None:
-    db.execute(
-        "INSERT OR REPLACE INTO runs (id, created_us, status, scenario, profile, origin,"
-        " batch_id, signature, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            entry.run_id,
-            entry.position.created_us,
-            *(entry.columns[name] for name in _COLUMNS[:4]),
-            entry.columns["batch_id"],
-            entry.signature,
-            entry.document,
-        ),
-    )
+    columns = (entry.columns[name] for name in _COLUMNS)
+    row = (entry.run_id, entry.position.created_us, *columns, entry.signature, entry.document)
+    db.execute(_INSERT_RUN, row)
     db.execute("DELETE FROM run_tags WHERE id = ?", (entry.run_id,))
     db.executemany(
         "INSERT INTO run_tags (id, tag, created_us) VALUES (?, ?, ?)",
@@ -265,24 +272,27 @@ def _page_query(
     # With a tag, walk run_tags (tag, created_us, id) newest first and join the runs;
     # otherwise walk one of the runs indexes. Either way the order columns end every
     # index, so a page costs about `limit` index steps, not the size of the store.
-    driver = "t" if filters.tag is not None else "r"
+    source, driver, clauses, params = _selection(filters)
+    if after is not None:
+        clauses.append(f"({driver}.created_us, {driver}.id) < (?, ?)")
+        params += [after.created_us, after.item_id]
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    order = f" ORDER BY {driver}.created_us DESC, {driver}.id DESC LIMIT ?"
+    return f"SELECT r.created_us, r.id, r.document FROM {source}{where}{order}", [*params, limit]  # noqa: S608
+
+
+def _selection(filters: RunFilters) -> tuple[str, str, list[str], list[object]]:
+    """FROM source, the table that drives the order, WHERE clauses and their parameters."""
     clauses: list[str] = []
     params: list[object] = []
+    source, driver = "runs AS r", "r"
     if filters.tag is not None:
-        source = "run_tags AS t JOIN runs AS r ON r.id = t.id"
+        source, driver = "run_tags AS t JOIN runs AS r ON r.id = t.id", "t"
         clauses.append("t.tag = ?")
         params.append(filters.tag)
-    else:
-        source = "runs AS r"
     for name in _COLUMNS:
         value = getattr(filters, name)
         if value is not None:
             clauses.append(f"r.{name} = ?")
             params.append(value)
-    if after is not None:
-        clauses.append(f"({driver}.created_us, {driver}.id) < (?, ?)")
-        params += [after.created_us, after.run_id]
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    order = f" ORDER BY {driver}.created_us DESC, {driver}.id DESC LIMIT ?"
-    params.append(limit)
-    return f"SELECT r.created_us, r.id, r.document FROM {source}{where}{order}", params  # noqa: S608
+    return source, driver, clauses, params

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from pydantic import MISSING
 
 from generated.models import RunCreate, SimRunRequest
+from handlers.assets.store import ASSETS_FOLDER, FILES_FOLDER
 from handlers.errors import NotFoundError, ValidationFailed
 from handlers.kit.paths import EXAMPLES_DIR
 from handlers.settings import Settings
@@ -57,6 +59,48 @@ _SCALAR_FIELDS = (
     "webhook_secret",
     "replay_of",
 )
+
+
+class ProjectDirectory(Protocol):
+    """Which projects take new runs and batches (`handlers.projects` keeps them)."""
+
+    def require_open(self, project_id: str) -> None:
+        """Return if the project exists and is not archived.
+
+        Raises:
+            NotFoundError: there is no such project.
+            ConflictError: the project is archived.
+        """
+        ...
+
+
+class AssetDirectory(Protocol):
+    """Imported assets a run can simulate (`handlers.assets` keeps them)."""
+
+    def resolve(self, asset_id: str) -> ResolvedAsset:
+        """The asset's canonical URDF; NotFoundError if there is no such asset."""
+        ...
+
+
+class ResolvedAsset(Protocol):
+    """What a run needs of an asset: its canonical URDF, the folder holding it, its hash."""
+
+    @property
+    def asset_id(self) -> str: ...
+    @property
+    def urdf(self) -> Path: ...
+    @property
+    def root(self) -> Path: ...
+    @property
+    def sha256(self) -> str: ...
+
+
+class NoProjects:
+    """A ProjectDirectory without projects (`qers run`, benchmarks): every id is unknown."""
+
+    def require_open(self, project_id: str) -> None:
+        """See `ProjectDirectory.require_open`: always NotFoundError."""
+        raise NotFoundError.resource("project", project_id)
 
 
 @dataclass(frozen=True)
@@ -144,13 +188,15 @@ class PreparedRun:
         return {**self.spec, "urdf_path": None}
 
 
-def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
-    """Validate `request` completely (nothing is stored yet); 4xx errors say what is wrong."""
+def prepare(
+    request: RunRequest, settings: Settings, *, assets: AssetDirectory | None = None
+) -> PreparedRun:
+    """Validate `request` completely (nothing is stored yet); 4xx errors say what is wrong.
+
+    The project is not looked up here: the run service asks its `ProjectDirectory`.
+    """
     pointers = request.pointers
-    if request.project_id is not None:  # projects are not built yet, so none exists
-        raise NotFoundError.resource("project", request.project_id)
-    if request.asset_id is not None:  # asset import is not built yet, so none exists
-        raise NotFoundError.resource("asset", request.asset_id)
+    asset = _asset_of(request, assets)
     max_duration_s = request.max_duration_s
     if max_duration_s is None:
         max_duration_s = settings.default_max_duration_s
@@ -171,22 +217,29 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
         "dr_episode": request.episode,
     }
     urdf_label = request.urdf_path
+    robot_pointer = pointers["asset_id" if asset is not None else "urdf_path"]
     try:
         validated = engine_spec.validate(spec)
-        if urdf_label is not None:
+        if asset is not None:
+            checked = check_urdf(asset.urdf, root=asset.root)
+            label = asset_label(asset.asset_id, asset.urdf.relative_to(asset.root).as_posix())
+            spec.update(urdf_path=str(checked.path), urdf_label=label)
+            engine_spec.validate(spec)
+        elif urdf_label is not None:
             path = resolve_urdf_path(urdf_label, allowed_roots=[EXAMPLES_DIR])
             check_urdf(path, root=EXAMPLES_DIR)
             spec.update(urdf_path=str(path), urdf_label=urdf_label)
             engine_spec.validate(spec)
     except AssetRejected as exc:
-        raise ValidationFailed.at(pointers["urdf_path"], exc.reason) from exc
+        raise ValidationFailed.at(robot_pointer, exc.reason) from exc
     except InvalidConfig as exc:
-        raise ValidationFailed.at(pointers.get(exc.field, ""), exc.reason) from exc
+        field = robot_pointer if exc.field == "urdf_path" else pointers.get(exc.field, "")
+        raise ValidationFailed.at(field, exc.reason) from exc
     spec.update(profile=validated.profile, steps=validated.steps, dt=validated.dt)
     summary = {
         "urdf_path": urdf_label,
-        "asset_id": None,
-        "asset_sha256": None,
+        "asset_id": asset.asset_id if asset is not None else None,
+        "asset_sha256": asset.sha256 if asset is not None else None,
         "params": validated.params,
         "seed": validated.seed,
         "steps": validated.steps,
@@ -203,10 +256,28 @@ def prepare(request: RunRequest, settings: Settings) -> PreparedRun:
     return PreparedRun(spec=spec, max_duration_s=max_duration_s, summary=summary, webhook=webhook)
 
 
-def localize(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """A portable spec with the URDF label resolved on this host (workers call this)."""
+def localize(spec: Mapping[str, Any], runs_dir: Path) -> dict[str, Any]:
+    """A portable spec with the URDF label resolved on this host (workers call this): an
+    example's under `examples/`, an asset's under this host's `RUNS_DIR/assets/`."""
     local = dict(spec)
     label = local.get("urdf_label")
     if label is not None:
-        local["urdf_path"] = str(resolve_urdf_path(label, allowed_roots=[EXAMPLES_DIR]))
+        roots = [EXAMPLES_DIR, runs_dir / ASSETS_FOLDER]
+        local["urdf_path"] = str(resolve_urdf_path(label, allowed_roots=roots))
     return local
+
+
+def asset_label(asset_id: str, main_file: str) -> str:
+    """How a run records an asset's URDF: its path under `RUNS_DIR` (a UrdfPath)."""
+    return f"{ASSETS_FOLDER}/{asset_id}/{FILES_FOLDER}/{main_file}"
+
+
+def _asset_of(request: RunRequest, assets: AssetDirectory | None) -> ResolvedAsset | None:
+    if request.asset_id is None:
+        return None
+    if request.urdf_path is not None:
+        reason = "give either urdf_path or asset_id, not both"
+        raise ValidationFailed.at(request.pointers["asset_id"], reason)
+    if assets is None:
+        raise NotFoundError.resource("asset", request.asset_id)
+    return assets.resolve(request.asset_id)

@@ -25,10 +25,18 @@ from handlers.isolation.executor import Executor
 from handlers.queue.client import RunQueue
 from handlers.runs import record as runrecord
 from handlers.runs.artifacts import RunArtifacts
+from handlers.runs.cursor import RunFilters
 from handlers.runs.ids import new_run_id
 from handlers.runs.liveness import LostRuns
 from handlers.runs.record import FINISHED
-from handlers.runs.request import PreparedRun, RunRequest, prepare
+from handlers.runs.request import (
+    AssetDirectory,
+    NoProjects,
+    PreparedRun,
+    ProjectDirectory,
+    RunRequest,
+    prepare,
+)
 from handlers.runs.store import RunStore
 from handlers.settings import Settings
 from handlers.webhooks.notifier import Notifier
@@ -63,8 +71,12 @@ class RunService:
         executor: Executor,
         queue: RunQueue | None = None,
         idempotency_keys: IdempotencyStore | None = None,
+        projects: ProjectDirectory | None = None,
     ) -> None:
         self._settings = settings
+        self.projects: ProjectDirectory = projects or NoProjects()
+        # Imported assets runs may simulate (`asset_id`); None: no asset is known.
+        self.assets: AssetDirectory | None = None
         self._opened: RunStore | None = None
         self._artifacts: RunArtifacts | None = None
         self._executor = executor
@@ -159,7 +171,10 @@ class RunService:
         """
         if request.replay_of is not None:
             request = self.artifacts.replayed(request)
-        prepared = prepare(request, self._settings)
+        prepared = prepare(request, self._settings, assets=self.assets)
+        if request.project_id is not None and request.batch_id is None:
+            # A batch child is in its batch's project, checked once when the batch was made.
+            self.projects.require_open(request.project_id)
         run_id = new_run_id()
         files = {}
         if prepared.webhook is not None:
@@ -273,3 +288,8 @@ class RunService:
         """A page of runs, newest first (including what workers wrote meanwhile)."""
         self._store.sync_changes()
         return self._store.list(**filters)
+
+    def count(self, **filters: Any) -> int:
+        """How many runs match `filters` (RunFilters' names), whoever wrote them."""
+        self._store.sync_changes()
+        return self._store.count(RunFilters(**filters))

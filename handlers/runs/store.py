@@ -149,6 +149,7 @@ class RunStore:
         tag: str | None = None,
         profile: str | None = None,
         batch_id: str | None = None,
+        project_id: str | None = None,
         origin: str | None = None,
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
@@ -171,6 +172,7 @@ class RunStore:
             tag=tag,
             profile=profile,
             batch_id=batch_id,
+            project_id=project_id,
             origin=origin,
         )
         after = decode_cursor(cursor, filters) if cursor is not None else None
@@ -178,6 +180,10 @@ class RunStore:
         items = [json.loads(document) for _, document in rows[:limit]]
         more = len(rows) > limit
         return items, encode_cursor(rows[limit - 1][0], filters) if more else None
+
+    def count(self, filters: RunFilters) -> int:
+        """How many indexed runs match `filters`."""
+        return self._index.count(filters)
 
     def sync(self) -> SyncReport:
         """Bring the index in line with the folders; only differing runs are re-read."""

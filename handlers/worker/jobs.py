@@ -62,7 +62,7 @@ def execute_run(run_id: str, spec: dict[str, Any], max_duration_s: float) -> str
     progress = runrecord.ProgressWriter(writer, run, interval_s=PROGRESS_WRITE_INTERVAL_S)
     try:
         result = context.executor.execute(
-            {**localize(spec), "run_id": run_id},
+            {**localize(spec, context.settings.runs_dir), "run_id": run_id},
             max_duration_s=max_duration_s,
             on_progress=progress,
             cancel_event=watch.stop_requested,

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from generated.registry import HandlerRegistry
-from handlers.app import create_app
+from handlers.app import create_app, create_handlers, create_run_service
 from handlers.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,15 +31,29 @@ FUZZ_MAX_DURATION_S = 2.0
 
 def build_app(runs_dir: Path, *, handlers: HandlerRegistry | None = None) -> FastAPI:
     """The app as `make serve` builds it (embedded backend), storing runs under `runs_dir`."""
+    return create_app(_settings(runs_dir), handlers=handlers)
+
+
+def empty_server(app: FastAPI, runs_dir: Path) -> None:
+    """Give `app` (from `build_app`) new handlers over `runs_dir`, a new empty folder.
+
+    Warm spares are left out: each executor would keep its own, and they change no answer.
+    """
+    settings = _settings(runs_dir).model_copy(update={"warm_spares": 0})
+    runs = create_run_service(settings)
+    app.state.run_service = runs
+    app.state.handlers = create_handlers(settings, runs)
+
+
+def _settings(runs_dir: Path) -> Settings:
     # Fuzzed run requests really simulate: a short wall-clock budget keeps each one brief
     # (a longer run ends FAILED `TIMEOUT`, which is a valid answer too).
-    settings = Settings(
+    return Settings(
         runs_dir=runs_dir,
         redis_url=None,
         default_max_duration_s=FUZZ_MAX_DURATION_S,
         max_duration_ceiling_s=FUZZ_MAX_DURATION_S,
     )
-    return create_app(settings, handlers=handlers)
 
 
 def fetch_published(app: FastAPI) -> Document:

@@ -7,6 +7,7 @@ say is a failure here.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,13 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS
 
-from tests.contract.documents import SCHEMATHESIS_CONFIG, Document, build_app, operations
+from tests.contract.documents import (
+    SCHEMATHESIS_CONFIG,
+    Document,
+    build_app,
+    empty_server,
+    operations,
+)
 
 pytestmark = pytest.mark.contract
 
@@ -63,7 +70,20 @@ def test_operation_conforms(case: schemathesis.Case) -> None:
     case.call_and_validate()
 
 
-APIWorkflow = schema.as_state_machine()
+_SCENARIOS = itertools.count()
+
+
+class APIWorkflow(schema.as_state_machine()):
+    """The stateful phase; every scenario starts on an empty server."""
+
+    def setup(self) -> None:
+        # Hypothesis runs a scenario's steps again (to explore around it, to shrink) and
+        # needs them to behave as before. State an earlier scenario left would change what
+        # a step answers, and so which links follow: a project name already taken (409,
+        # not 201), a listing no longer empty (its first item's id feeds inferred links).
+        empty_server(APP, Path(_RUNS_DIR.name) / f"scenario-{next(_SCENARIOS)}")
+
+
 TestStatefulWorkflow = APIWorkflow.TestCase
 TestStatefulWorkflow.settings = settings(CONTRACT_SETTINGS, max_examples=40)
 

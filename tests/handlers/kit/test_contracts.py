@@ -5,8 +5,7 @@ from typing import Any
 
 import pytest
 
-from handlers.errors import ContractLoadError, UnknownSchema
-from handlers.kit.contracts import ContractRegistry, Violation
+from handlers.kit.contracts import ContractLoadError, ContractRegistry, UnknownSchema, Violation
 from tests.handlers.contracts_fixture import write_contracts
 
 

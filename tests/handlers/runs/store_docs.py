@@ -11,6 +11,7 @@ STATUSES = ("CREATED", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 PROFILES = ("default", "slippery_warehouse", "pseudo_reality_A")
 ORIGINS = ("v1", "sim", "batch", "cli")
 TAGS = ("nightly", "smoke", "regression", "gpu")
+PROJECTS = (None, "prj_4b1d7c93e0a24f6b9d35c8e1", "prj_0123456789abcdef01234567")
 START = datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC)
 
 
@@ -29,6 +30,7 @@ def make_run(
     profile: str = "default",
     origin: str = "v1",
     batch_id: str | None = None,
+    project_id: str | None = None,
     tags: list[str] | None = None,
 ) -> dict[str, Any]:
     """A complete Run document (valid against contracts/schemas/Run.schema.json)."""
@@ -39,7 +41,7 @@ def make_run(
         "origin": origin,
         "scenario": scenario,
         "profile": profile,
-        "project_id": None,
+        "project_id": project_id,
         "batch_id": batch_id,
         "episode": 0 if batch_id else None,
         "tags": list(tags or []),
@@ -90,4 +92,5 @@ def random_run(rng: random.Random, *, index: int) -> dict[str, Any]:
         profile=rng.choice(PROFILES),
         origin=rng.choice(ORIGINS),
         tags=rng.sample(TAGS, rng.randint(0, 2)),
+        project_id=rng.choice(PROJECTS),
     )

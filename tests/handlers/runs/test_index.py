@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from handlers.errors import InternalError
-from handlers.runs.cursor import Position, RunFilters
+from handlers.kit.cursor import Position
+from handlers.runs.cursor import RunFilters
 from handlers.runs.folders import RunFolders, encode_run
 from handlers.runs.store import INDEX_FILE, RunStore, SyncReport
 from tests.handlers.runs.store_docs import make_run
@@ -61,6 +62,25 @@ def test_an_index_of_another_schema_version_is_rebuilt(runs_dir: Path) -> None:
     db.close()
     with RunStore(runs_dir) as store:
         assert store.opened_with == SyncReport(added=RUNS)
+
+
+def test_an_index_from_before_project_id_is_rebuilt_with_it(tmp_path: Path) -> None:
+    # Version 1 had no project_id column: opening it rebuilds the index from the folders.
+    runs_dir = tmp_path / "runs"
+    project = "prj_4b1d7c93e0a24f6b9d35c8e1"
+    with RunStore(runs_dir) as store:
+        inside = make_run(project_id=project)
+        store.create(inside)
+        store.create(make_run())
+    db = sqlite3.connect(runs_dir / INDEX_FILE)
+    db.execute("DROP INDEX runs_by_project")
+    db.execute("ALTER TABLE runs DROP COLUMN project_id")
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+    with RunStore(runs_dir) as store:
+        assert store.opened_with == SyncReport(added=2)
+        assert [run["id"] for run in store.list(project_id=project)[0]] == [inside["id"]]
+        assert store.count(RunFilters(project_id=project)) == 1
 
 
 def test_folders_added_removed_or_rewritten_behind_its_back_are_noticed(runs_dir: Path) -> None:
@@ -174,6 +194,8 @@ def test_a_sync_never_undoes_a_write_made_while_it_read(
         RunFilters(scenario="arm_reach", profile="default"),
         RunFilters(tag="nightly", status="FAILED"),
         RunFilters(batch_id="bat_7e3a9d1c5b2f4e8a90c6d4b1", origin="batch"),
+        RunFilters(project_id="prj_4b1d7c93e0a24f6b9d35c8e1"),
+        RunFilters(project_id="prj_4b1d7c93e0a24f6b9d35c8e1", status="SUCCEEDED"),
     ],
 )
 def test_pages_walk_an_index_in_order_without_sorting(runs_dir: Path, filters: RunFilters) -> None:

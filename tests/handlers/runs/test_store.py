@@ -14,6 +14,7 @@ import pytest
 from generated.models.Run_schema import Run
 from handlers.errors import NotFoundError, ValidationFailed
 from handlers.kit.atomic import TMP_PREFIX
+from handlers.runs.cursor import RunFilters
 from handlers.runs.index import RunDocumentError, created_us
 from handlers.runs.store import RunStore
 from tests.handlers.runs.store_docs import START, make_run, random_run, seeded
@@ -188,6 +189,8 @@ FILTERS: list[dict[str, str]] = [
     {"tag": "nightly", "status": "FAILED"},
     {"profile": "slippery_warehouse", "origin": "cli"},
     {"batch_id": "bat_7e3a9d1c5b2f4e8a90c6d4b1"},
+    {"project_id": "prj_4b1d7c93e0a24f6b9d35c8e1"},
+    {"project_id": "prj_0123456789abcdef01234567", "tag": "smoke"},
     {"status": "SUCCEEDED", "scenario": "no_such_scenario"},
 ]
 
@@ -212,6 +215,17 @@ def test_pages_walk_every_match_once_newest_first(
     store, runs = populated
     expected = newest_first(runs, lambda run: _matches(run, filters))
     assert walk(store, limit=limit, **filters) == expected
+
+
+@pytest.mark.parametrize(
+    "filters", FILTERS, ids=lambda f: "&".join(f"{k}={v}" for k, v in f.items()) or "all"
+)
+def test_count_agrees_with_the_listing(
+    populated: tuple[RunStore, list[RunDoc]], filters: dict[str, str]
+) -> None:
+    store, runs = populated
+    expected = newest_first(runs, lambda run: _matches(run, filters))
+    assert store.count(RunFilters(**filters)) == len(expected)
 
 
 def test_the_default_page_has_fifty_runs(populated: tuple[RunStore, list[RunDoc]]) -> None:

@@ -1,0 +1,290 @@
+"""Importing, listing and serving assets; resolving an asset id for a run.
+
+An import: the upload is copied into a staging folder while its SHA-256 is taken, the
+isolated child turns it into canonical files (`handlers.assets.importer`), this process
+hashes what the child wrote and publishes the folder in one rename. A refusal, a crash or
+a limit removes the staging folder: nothing is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from handlers.assets.importer import Importer, ImportRequest
+from handlers.assets.listing import AssetFilters, page
+from handlers.assets.store import AssetDocument, AssetStore, Staging, new_asset_id
+from handlers.errors import (
+    AssetRefused,
+    InternalError,
+    NotFoundError,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from handlers.kit.paths import EXAMPLES_DIR
+from handlers.kit.timestamps import rfc3339
+from handlers.settings import Settings
+from simengine.assets import AssetRejected, PackageTooLarge, resolve_server_file
+
+CHUNK = 1 << 20
+PACKAGE_FILE = "package.zip"
+PREVIEW_FILE = "preview.png"
+# Checks a project before anything is imported into it: NotFoundError, ConflictError.
+ProjectCheck = Callable[[str], None]
+# (done, total): bytes staged, then the import child's stages (see `import_upload`).
+ImportProgress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class AssetFields:
+    """The form or JSON fields of an import, whichever operation received them."""
+
+    name: str
+    project_id: str | None
+    format: str | None
+    main_file: str | None
+    tags: tuple[str, ...]
+    density_kg_m3: float
+
+    @classmethod
+    def from_form(cls, data: Mapping[str, Any]) -> AssetFields:
+        """The fields of a validated `AssetImportForm` or `AssetImportRequest` (as JSON)."""
+        return cls(
+            name=data["name"].strip() or data["name"],
+            project_id=data.get("project_id"),
+            format=data.get("format"),
+            main_file=data.get("main_file"),
+            tags=tuple(data.get("tags", ())),
+            density_kg_m3=float(data.get("density_kg_m3", 1000.0)),
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedAsset:
+    """What a run needs of an asset: its canonical URDF, the folder holding it, its hash."""
+
+    asset_id: str
+    urdf: Path
+    root: Path
+    sha256: str
+
+
+class AssetService:
+    """Assets of one RUNS_DIR."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        importer: Importer | None = None,
+        check_project: ProjectCheck | None = None,
+        clear_staging: bool = True,
+    ) -> None:
+        """`clear_staging`: remove what interrupted imports left. Only the server does, at
+        start: a command-line import shares RUNS_DIR with a server whose imports in
+        progress it must not remove."""
+        self.settings = settings
+        self.store = AssetStore(settings.runs_dir)
+        if clear_staging:
+            self.store.clear_staging()
+        self._importer = importer or Importer(settings)
+        self._check_project = check_project
+        self._previews: dict[str, asyncio.Lock] = {}
+
+    async def import_upload(
+        self,
+        fields: AssetFields,
+        upload: BinaryIO,
+        *,
+        filename: str | None,
+        on_progress: ImportProgress | None = None,
+    ) -> AssetDocument:
+        """Import the bytes of `upload` (a file object positioned anywhere).
+
+        `on_progress` is called with (bytes_staged, bytes_total) while the upload is copied,
+        from a worker thread, the last of these calls with bytes_staged == bytes_total; then
+        with (stages_done, stages_total) by the import child, on the event loop.
+        """
+        self._require_project(fields.project_id)
+        asset_id = new_asset_id()
+        staging = self.store.stage(asset_id)
+        try:
+            digest = await asyncio.to_thread(self._copy, upload, staging.upload, on_progress)
+            return await self._import(
+                asset_id, staging, fields, digest, filename=filename, on_progress=on_progress
+            )
+        finally:
+            self.store.discard(staging)
+
+    async def import_path(self, fields: AssetFields, source_path: str) -> AssetDocument:
+        """Import a file under an import root of this server (e.g. `examples/...`)."""
+        self._require_project(fields.project_id)
+        source = self._server_file(source_path)
+        asset_id = new_asset_id()
+        staging = self.store.stage(asset_id)
+        try:
+            with open(source, "rb") as handle:
+                digest = await asyncio.to_thread(self._copy, handle, staging.upload)
+            return await self._import(asset_id, staging, fields, digest, filename=source.name)
+        finally:
+            self.store.discard(staging)
+
+    def get(self, asset_id: str) -> AssetDocument:
+        """The asset (404 if unknown)."""
+        return self.store.get(asset_id)
+
+    def list(
+        self, filters: AssetFilters, *, limit: int, cursor: str | None
+    ) -> tuple[list[AssetDocument], str | None]:
+        """One page of assets, newest first."""
+        return page(self.store.all(), filters, limit=limit, cursor=cursor)
+
+    def resolve(self, asset_id: str) -> ResolvedAsset:
+        """The asset's canonical URDF, for a run (404 if unknown)."""
+        document = self.store.get(asset_id)
+        root = self.store.files_folder(asset_id)
+        return ResolvedAsset(asset_id, root / document["main_file"], root, document["sha256"])
+
+    async def package(self, asset_id: str) -> Path:
+        """A zip of the asset's canonical files (made once: assets never change)."""
+        document = self.store.get(asset_id)
+        path = self.store.folder(asset_id) / PACKAGE_FILE
+        if not path.exists():
+            await asyncio.to_thread(self._write_package, document, path)
+        return path
+
+    async def preview(self, asset_id: str) -> Path:
+        """The asset's picture, rendered in a child on first request and cached."""
+        resolved = self.resolve(asset_id)
+        path = self.store.folder(asset_id) / PREVIEW_FILE
+        lock = self._previews.setdefault(asset_id, asyncio.Lock())
+        async with lock:
+            if not path.exists():
+                partial = path.with_name(f".{PREVIEW_FILE}.{os.getpid()}")
+                partial.unlink(missing_ok=True)
+                try:
+                    await self._importer.render(resolved.urdf, partial)
+                    os.replace(partial, path)
+                finally:
+                    partial.unlink(missing_ok=True)
+        return path
+
+    def count_in_project(self, project_id: str) -> int:
+        """How many assets `project_id` holds."""
+        return self.store.count_in_project(project_id)
+
+    async def _import(
+        self,
+        asset_id: str,
+        staging: Staging,
+        fields: AssetFields,
+        digest: str,
+        *,
+        filename: str | None,
+        on_progress: ImportProgress | None = None,
+    ) -> AssetDocument:
+        request = ImportRequest(
+            filename=filename,
+            format=fields.format,
+            main_file=fields.main_file,
+            density_kg_m3=fields.density_kg_m3,
+            name=fields.name,
+        )
+        report = await self._importer.run(
+            request, source=staging.upload, work=staging.work, on_progress=on_progress
+        )
+        files = await asyncio.to_thread(_inventory, staging.work)
+        if report.get("main_file") not in {f["path"] for f in files}:
+            raise InternalError.unexpected()  # the child broke its promise
+        document: AssetDocument = {
+            "id": asset_id,
+            "project_id": fields.project_id,
+            "name": fields.name,
+            "format": report["source_format"],
+            "source_kind": report["source_kind"],
+            "container": report["container"],
+            "sha256": digest,
+            "main_file": report["main_file"],
+            "files": files,
+            "size_bytes": sum(f["size_bytes"] for f in files),
+            "stats": report["stats"],
+            "warnings": list(report["warnings"])[:256],
+            "check": report["check"],
+            "tags": list(dict.fromkeys(fields.tags)),
+            "created_at": rfc3339(),
+        }
+        self._require_project(fields.project_id)  # archived while the import ran
+        await asyncio.to_thread(self.store.publish, staging, document)
+        return document
+
+    def _copy(
+        self, source: BinaryIO, target: Path, on_progress: ImportProgress | None = None
+    ) -> str:
+        """Copy `source` into `target` (a new file), counting bytes; its SHA-256."""
+        limit = self.settings.max_upload_bytes
+        digest, size = hashlib.sha256(), 0
+        total = source.seek(0, os.SEEK_END)
+        source.seek(0)
+        with open(target, "xb") as out:
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge.over_limit(limit)
+                digest.update(chunk)
+                out.write(chunk)
+                if on_progress is not None and size < total:
+                    on_progress(size, total)
+        if size == 0:
+            raise AssetRefused("file: the upload is empty")
+        if on_progress is not None:
+            on_progress(size, size)  # the end, even if the file changed size meanwhile
+        return digest.hexdigest()
+
+    def _server_file(self, source_path: str) -> Path:
+        """`source_path` as a regular file under an import root; 422 naming the rule."""
+        try:
+            return resolve_server_file(
+                source_path, allowed_roots=[EXAMPLES_DIR], max_bytes=self.settings.max_upload_bytes
+            )
+        except PackageTooLarge as exc:
+            raise PayloadTooLarge(f"The file exceeds a limit of this server: {exc.reason}") from exc
+        except AssetRejected as exc:
+            raise ValidationFailed.at("/source_path", exc.reason) from exc
+
+    def _require_project(self, project_id: str | None) -> None:
+        if project_id is None:
+            return
+        if self._check_project is None:
+            raise NotFoundError.resource("project", project_id)
+        self._check_project(project_id)
+
+    def _write_package(self, document: AssetDocument, path: Path) -> None:
+        root = self.store.files_folder(document["id"])
+        partial = path.with_name(f".{PACKAGE_FILE}.{os.getpid()}")
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for entry in document["files"]:
+                archive.write(root / entry["path"], entry["path"])
+        os.replace(partial, path)
+
+
+def _inventory(work: Path) -> list[dict[str, Any]]:
+    """Every regular file the child wrote, with its size and SHA-256, sorted by path."""
+    files = []
+    for folder, dirs, names in os.walk(work, followlinks=False):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(folder) / name
+            if path.is_symlink() or not path.is_file():
+                shutil.rmtree(work, ignore_errors=True)
+                raise InternalError.unexpected()  # the child wrote something it must not
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            relative = path.relative_to(work).as_posix()
+            files.append({"path": relative, "size_bytes": path.stat().st_size, "sha256": digest})
+    return files
