@@ -81,9 +81,10 @@ FORMS: tuple[tuple[Any, dict[str, Any]], ...] = (
         {
             "file": {
                 "type": "string",
+                "format": "binary",
                 "contentMediaType": "application/octet-stream",
-                "description": "The file or zip package (at most `QERS_MAX_UPLOAD_BYTES`, 64 MiB by default). Its part's `Content-Type` and file name are not trusted: the format is found from the bytes.",
                 "maxLength": 67108864,
+                "description": "The file or zip package (at most `QERS_MAX_UPLOAD_BYTES`, 64 MiB by default). Its part's `Content-Type` and file name are not trusted: the format is found from the bytes. `format: binary` is kept beside `contentMediaType` for SDK generators that know only the OpenAPI 3.0 spelling of a file part.",
             }
         },
     ),

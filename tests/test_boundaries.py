@@ -39,7 +39,7 @@ def test_package_imports_point_one_way(package: str, forbidden: set[str]) -> Non
     assert bad == []
 
 
-def test_api_process_never_imports_pybullet(tmp_path: Path) -> None:
+def test_api_process_never_imports_pybullet_pxr_or_trimesh(tmp_path: Path) -> None:
     script = """
 import sys
 from fastapi.testclient import TestClient
@@ -50,12 +50,26 @@ health = client.get("/v1/health").json()
 assert health["engine"]["ok"], health
 run = client.post("/v1/runs", json={"scenario": "drop_test", "options": {"steps": 50}})
 assert run.json()["status"] == "SUCCEEDED", run.text
+# Imports parse USD, meshes and URDFs, and previews render, all in children.
+for name, data in (("robot.usda", USD), ("box.obj", OBJ), ("r.urdf", URDF)):
+    files = {"file": (name, data)}
+    asset = client.post("/api/assets/import", data={"name": name}, files=files)
+    assert asset.status_code == 201, asset.text
+    preview = client.get(f"/api/assets/{asset.json()['id']}/preview.png")
+    assert preview.status_code == 200, preview.text
 # pybullet_data (a folder of robot files) may load; the engine's C module never does.
-loaded = sorted(m for m in sys.modules if m.split(".")[0] == "pybullet")
+heavy = ("pybullet", "pxr", "trimesh", "scipy")
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
 print(",".join(loaded) or "none")
 """
+    from tests.handlers.assets.test_api import two_boxes_obj, usd_robot
+
+    fixtures = (
+        f"USD = {usd_robot()!r}\nOBJ = {two_boxes_obj()!r}\n"
+        f"URDF = {(ROOT / 'examples' / 'simple_robot.urdf').read_bytes()!r}\n"
+    )
     result = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", script, str(tmp_path)],
+        [sys.executable, "-W", "ignore", "-c", fixtures + script, str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,

@@ -20,9 +20,9 @@ class AssetImportForm(BaseModel):
         extra="forbid",
     )
     file: Annotated[
-        str,
+        bytes,
         Field(
-            description="The file or zip package (at most `QERS_MAX_UPLOAD_BYTES`, 64 MiB by default). Its part's `Content-Type` and file name are not trusted: the format is found from the bytes.",
+            description="The file or zip package (at most `QERS_MAX_UPLOAD_BYTES`, 64 MiB by default). Its part's `Content-Type` and file name are not trusted: the format is found from the bytes. `format: binary` is kept beside `contentMediaType` for SDK generators that know only the OpenAPI 3.0 spelling of a file part.",
             json_schema_extra={"contentMediaType": "application/octet-stream"},
             max_length=67108864,
         ),

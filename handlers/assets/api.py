@@ -20,7 +20,7 @@ from generated.models import (
 )
 from handlers.assets.listing import AssetFilters
 from handlers.assets.service import CHUNK, AssetFields, AssetService
-from handlers.http.responses import answer_created
+from handlers.http.responses import answer_submitted
 from handlers.idempotency.keys import IdempotencyStore, StoredResponse, respond_once
 
 
@@ -108,14 +108,7 @@ class AssetsApi:
         outcome = await respond_once(
             self._keys, operation=operation, key=idempotency_key, body=request, create=first
         )
-        answered = outcome.response
-        answer_created(
-            response,
-            status_code=answered.status_code,
-            headers=answered.headers,
-            replayed=outcome.replayed,
-        )
-        return Asset.model_validate(answered.body)
+        return Asset.model_validate(answer_submitted(response, outcome))
 
 
 def _sha256(source: BinaryIO) -> str:

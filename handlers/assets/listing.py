@@ -1,24 +1,20 @@
-"""Pages of assets, newest first, filtered; cursors bound to their filters.
-
-A cursor is unpadded urlsafe base64 of `{"c": created_at, "i": asset_id, "f": fingerprint}`
-(contracts/schemas/Cursor.schema.json); one that does not decode, or was issued for other
-filters, is a 422 on `cursor`.
-"""
+"""Pages of assets, newest first, filtered; cursors (`handlers.kit.cursor`) bound to the
+filters they were issued for."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from handlers.assets.store import ASSET_ID
 from handlers.errors import ValidationFailed
+from handlers.kit.cursor import Position, decode_cursor, encode_cursor, fingerprint
+from handlers.kit.ids import matches
 
 MAX_LIMIT = 1000
-_POINTER = "/cursor"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,11 +33,6 @@ class AssetFilters:
             and (self.tag is None or self.tag in asset["tags"])
         )
 
-    def fingerprint(self) -> str:
-        """A short digest of the filters, so a cursor only continues the same query."""
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
-
 
 def page(
     assets: Sequence[dict[str, Any]], filters: AssetFilters, *, limit: int, cursor: str | None
@@ -49,39 +40,17 @@ def page(
     """The page after `cursor` of `assets` (sorted newest first) that pass `filters`."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed.at("/limit", f"must be between 1 and {MAX_LIMIT}", location="query")
-    after = _decode(cursor, filters) if cursor is not None else None
-    chosen = [a for a in assets if filters.admits(a) and (after is None or _key(a) < after)]
+    issued_for = fingerprint(asdict(filters))
+    after = None
+    if cursor is not None:
+        after = decode_cursor(cursor, issued_for, valid_id=lambda i: matches(ASSET_ID, i))
+    chosen = [a for a in assets if filters.admits(a) and (after is None or _position(a) < after)]
     items = chosen[:limit]
     if len(chosen) <= limit:
         return items, None
-    return items, _encode(_key(items[-1]), filters)
+    return items, encode_cursor(_position(items[-1]), issued_for)
 
 
-def _key(asset: dict[str, Any]) -> tuple[str, str]:
-    return asset["created_at"], asset["id"]
-
-
-def _encode(key: tuple[str, str], filters: AssetFilters) -> str:
-    payload = {"c": key[0], "i": key[1], "f": filters.fingerprint()}
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str, filters: AssetFilters) -> tuple[str, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-    except (binascii.Error, ValueError):
-        data = None
-    valid = (
-        isinstance(data, dict)
-        and set(data) == {"c", "i", "f"}
-        and all(isinstance(data[k], str) for k in ("c", "i", "f"))
-    )
-    if not valid:
-        reason = "is not a cursor returned by this API; start again without a cursor"
-        raise ValidationFailed.at(_POINTER, reason, location="query")
-    if data["f"] != filters.fingerprint():
-        reason = "was issued for different filters; start again without a cursor"
-        raise ValidationFailed.at(_POINTER, reason, location="query")
-    return data["c"], data["i"]
+def _position(asset: dict[str, Any]) -> Position:
+    moment = datetime.fromisoformat(asset["created_at"])
+    return Position((moment - _EPOCH) // datetime.resolution, asset["id"])

@@ -13,7 +13,7 @@ from generated.models import (
 )
 from handlers.batch.compare import compare
 from handlers.batch.service import BatchService
-from handlers.http.responses import answer_created
+from handlers.http.responses import answer_submitted
 from handlers.runs.service import RunService
 
 
@@ -29,14 +29,7 @@ class BatchApi:
     ) -> BatchReport:
         """Run a batch: finished on return (embedded, 201) or queued (202)."""
         submitted = await self._service.submit(body, idempotency_key=idempotency_key)
-        answered = submitted.response
-        answer_created(
-            response,
-            status_code=answered.status_code,
-            headers=answered.headers,
-            replayed=submitted.replayed,
-        )
-        return BatchReport.model_validate(answered.body)
+        return BatchReport.model_validate(answer_submitted(response, submitted))
 
     async def get_batch(self, *, batch_id: str, response: Response) -> BatchReport:
         """Return a batch report."""

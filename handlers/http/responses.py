@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, Protocol
 
 from fastapi import Response
 
@@ -17,3 +18,35 @@ def answer_created(
     response.headers.update(headers)
     if replayed:
         response.headers[REPLAYED_HEADER] = "true"
+
+
+class Answered(Protocol):
+    """A stored creating response (`handlers.idempotency.keys.StoredResponse`)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def body(self) -> Any: ...
+
+
+class Submitted(Protocol):
+    """A create's outcome: its response and whether it was replayed (`Outcome`)."""
+
+    @property
+    def response(self) -> Answered: ...
+    @property
+    def replayed(self) -> bool: ...
+
+
+def answer_submitted(response: Response, submitted: Submitted) -> Any:
+    """`answer_created` for an idempotent create's outcome; the body to return."""
+    answered = submitted.response
+    answer_created(
+        response,
+        status_code=answered.status_code,
+        headers=answered.headers,
+        replayed=submitted.replayed,
+    )
+    return answered.body

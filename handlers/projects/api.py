@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Response
 
 from generated.models import Project, ProjectCreate, ProjectList, ProjectUpdate
-from handlers.http.responses import answer_created
+from handlers.http.responses import answer_submitted
 from handlers.projects.service import ProjectService
 
 
@@ -44,14 +44,7 @@ class ProjectsApi:
             idempotency_key=idempotency_key,
             body=data,
         )
-        answered = submitted.response
-        answer_created(
-            response,
-            status_code=answered.status_code,
-            headers=answered.headers,
-            replayed=submitted.replayed,
-        )
-        return Project.model_validate(answered.body)
+        return Project.model_validate(answer_submitted(response, submitted))
 
     async def get_project(self, *, project_id: str, response: Response) -> Project:
         """Return one project with its counts."""

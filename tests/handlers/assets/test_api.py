@@ -137,6 +137,17 @@ def test_a_binary_stl_imports(upload: Upload) -> None:
     assert answer.json()["stats"]["total_mass_kg"] == pytest.approx(8.0, rel=1e-6)
 
 
+def test_a_collada_mesh_imports(upload: Upload) -> None:
+    import trimesh
+
+    data = trimesh.exchange.dae.export_collada(trimesh.creation.box((0.1, 0.2, 0.3)))
+    answer = upload("box.dae", data)
+    assert answer.status_code == 201, answer.text
+    asset = answer.json()
+    assert (asset["format"], asset["source_kind"]) == ("mesh", "dae")
+    assert asset["stats"]["total_mass_kg"] == pytest.approx(6.0, rel=1e-6)
+
+
 def test_the_same_bytes_give_the_same_content_hash(upload: Upload) -> None:
     data = (EXAMPLES_DIR / "simple_robot.urdf").read_bytes()
     first, second = upload("a.urdf", data).json(), upload("b.urdf", data).json()
@@ -167,6 +178,7 @@ def test_listing_filters_and_pages(upload: Upload, client: TestClient) -> None:
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 3
+    assert upload("boxes.obj", two_boxes_obj()).status_code == 201
     meshes = client.get("/api/assets", params={"format": "mesh"}).json()["items"]
     assert meshes
     assert all(item["format"] == "mesh" for item in meshes)

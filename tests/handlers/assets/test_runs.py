@@ -67,8 +67,11 @@ def test_each_kind_of_asset_runs_and_replays_bit_for_bit(kind: str, embedded: Te
     assert replay["replay_match"] is True
 
 
-def test_a_batch_across_profiles_runs_on_an_asset(embedded: TestClient) -> None:
-    asset = import_asset(embedded, "arm.zip", example_package())
+@pytest.mark.parametrize("kind", sorted(kinds()))
+def test_a_batch_across_profiles_runs_on_each_kind_of_asset(
+    kind: str, embedded: TestClient
+) -> None:
+    asset = import_asset(embedded, *kinds()[kind])
     body = {
         "scenario": "urdf_rollout",
         "asset_id": asset["id"],
@@ -122,25 +125,29 @@ def test_queued_workers_run_assets_from_the_shared_runs_dir(tmp_path: Path) -> N
     try:
         settings = Settings(runs_dir=runs_dir, redis_url=url)
         with TestClient(create_app(settings)) as client:
-            asset = import_asset(client, "arm.zip", example_package())
-            body = {"scenario": "urdf_rollout", "asset_id": asset["id"], "steps": 40}
-            queued = client.post("/api/sim/run", json=body)
-            assert queued.status_code == 202, queued.text
-            batch = client.post(
-                "/api/sim/batch", json={**body, "profiles": ["default", "slippery_warehouse"]}
-            )
-            assert batch.status_code == 202, batch.text
-            run_id = queued.json()["run_id"]
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                run = client.get(f"/v1/runs/{run_id}").json()
-                report = client.get(f"/api/sim/batch/{batch.json()['id']}").json()
-                if run["status"] in FINAL and report["status"] in FINAL:
-                    break
-                time.sleep(0.2)
-            assert run["status"] == "SUCCEEDED", run
-            assert run["config"]["asset_sha256"] == asset["sha256"]
-            assert report["status"] == "SUCCEEDED", report
+            submitted = []
+            for filename, data in kinds().values():
+                asset = import_asset(client, filename, data)
+                body = {"scenario": "urdf_rollout", "asset_id": asset["id"], "steps": 40}
+                queued = client.post("/api/sim/run", json=body)
+                assert queued.status_code == 202, queued.text
+                batch = client.post(
+                    "/api/sim/batch", json={**body, "profiles": ["default", "slippery_warehouse"]}
+                )
+                assert batch.status_code == 202, batch.text
+                submitted.append((asset, queued.json()["run_id"], batch.json()["id"]))
+            deadline = time.monotonic() + 120
+            for asset, run_id, batch_id in submitted:
+                while True:
+                    run = client.get(f"/v1/runs/{run_id}").json()
+                    report = client.get(f"/api/sim/batch/{batch_id}").json()
+                    if run["status"] in FINAL and report["status"] in FINAL:
+                        break
+                    assert time.monotonic() < deadline, (run["status"], report["status"])
+                    time.sleep(0.2)
+                assert run["status"] == "SUCCEEDED", run
+                assert run["config"]["asset_sha256"] == asset["sha256"]
+                assert report["status"] == "SUCCEEDED", report
     finally:
         stop(worker)
         flush(url)

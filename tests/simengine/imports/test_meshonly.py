@@ -132,10 +132,22 @@ def test_other_formats_become_obj(
     assert "converted to OBJ" in result["warnings"][-1]
 
 
-def test_collada_needs_a_package_the_server_lacks(tmp_path: Path, run_import: Importer) -> None:
+def test_a_collada_document_without_geometry_is_refused(
+    tmp_path: Path, run_import: Importer
+) -> None:
     source = tmp_path / "upload"
     source.write_bytes(b'<?xml version="1.0"?><COLLADA version="1.4.1"></COLLADA>')
-    with pytest.raises(AssetRejected, match="pycollada is not installed"):
+    with pytest.raises(AssetRejected):
+        run_import(source, filename="part.dae")
+
+
+def test_a_collada_document_with_a_dtd_is_refused(tmp_path: Path, run_import: Importer) -> None:
+    source = tmp_path / "upload"
+    source.write_bytes(
+        b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b'<COLLADA version="1.4.1">&e;</COLLADA>'
+    )
+    with pytest.raises(AssetRejected, match="DTD"):
         run_import(source, filename="part.dae")
 
 
