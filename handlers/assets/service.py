@@ -34,6 +34,8 @@ from handlers.settings import Settings
 from simengine.assets import AssetRejected, PackageTooLarge, resolve_server_file
 
 CHUNK = 1 << 20
+# Staging older than this many import time limits belongs to no live import.
+STAGING_GRACE = 4
 PACKAGE_FILE = "package.zip"
 PREVIEW_FILE = "preview.png"
 # Checks a project before anything is imported into it: NotFoundError, ConflictError.
@@ -87,13 +89,13 @@ class AssetService:
         check_project: ProjectCheck | None = None,
         clear_staging: bool = True,
     ) -> None:
-        """`clear_staging`: remove what interrupted imports left. Only the server does, at
-        start: a command-line import shares RUNS_DIR with a server whose imports in
-        progress it must not remove."""
+        """`clear_staging`: remove what interrupted imports left, once they are older than
+        any import may run (other servers and `qers assets import` may share RUNS_DIR and
+        be importing now)."""
         self.settings = settings
         self.store = AssetStore(settings.runs_dir)
         if clear_staging:
-            self.store.clear_staging()
+            self.store.clear_staging(older_than_s=STAGING_GRACE * settings.import_timeout_s)
         self._importer = importer or Importer(settings)
         self._check_project = check_project
         self._previews: dict[str, asyncio.Lock] = {}

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +65,26 @@ class AssetStore:
         self._cache: dict[str, AssetDocument] = {}
         self._lock = threading.Lock()
 
-    def clear_staging(self) -> None:
-        """Remove what interrupted imports left (call when no import is in progress)."""
-        shutil.rmtree(self.root / STAGING_FOLDER, ignore_errors=True)
+    def clear_staging(self, *, older_than_s: float) -> list[str]:
+        """Remove what interrupted imports left: staging folders untouched for longer than
+        `older_than_s` (longer than any import may run, so that another process sharing
+        RUNS_DIR keeps its imports in progress). The ids of the folders removed."""
+        staging = self.root / STAGING_FOLDER
+        try:
+            entries = list(os.scandir(staging))
+        except FileNotFoundError:
+            return []
+        cutoff = time.time() - older_than_s
+        removed = []
+        for entry in entries:
+            try:
+                stale = entry.stat(follow_symlinks=False).st_mtime < cutoff
+            except FileNotFoundError:
+                continue
+            if stale:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.name)
+        return removed
 
     def stage(self, asset_id: str) -> Staging:
         """A new, empty staging folder for `asset_id`."""

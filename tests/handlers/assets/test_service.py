@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -53,10 +55,14 @@ def test_a_large_copy_reports_each_chunk_and_ends_complete(service: AssetService
     assert seen[:3] == [(CHUNK, total), (2 * CHUNK, total), (total, total)]
 
 
-def test_only_a_clearing_service_removes_imports_in_progress(tmp_path: Path) -> None:
-    settings = Settings(runs_dir=tmp_path, warm_spares=0)
-    in_progress = AssetService(settings).store.stage("ast_" + "1" * 24)
-    AssetService(settings, clear_staging=False)  # the command line's
-    assert in_progress.work.is_dir()
-    AssetService(settings)  # a server starting
-    assert not in_progress.root.exists()
+def test_a_starting_server_removes_only_stale_staging(tmp_path: Path) -> None:
+    settings = Settings(runs_dir=tmp_path, warm_spares=0, import_timeout_s=10)
+    store = AssetService(settings).store
+    live, stale = store.stage("ast_" + "1" * 24), store.stage("ast_" + "2" * 24)
+    old = time.time() - 4 * 10 - 1  # older than four import time limits
+    os.utime(stale.root, (old, old))
+    AssetService(settings, clear_staging=False)  # the command line's: removes nothing
+    assert stale.root.exists()
+    AssetService(settings)  # a server starting beside an import in progress
+    assert live.work.is_dir()
+    assert not stale.root.exists()
