@@ -1,0 +1,1 @@
+"""Imported robot assets: upload or server file → isolated import child → canonical files."""
