@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import shutil
+import stat
+import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -98,7 +99,8 @@ class AssetService:
             self.store.clear_staging(older_than_s=STAGING_GRACE * settings.import_timeout_s)
         self._importer = importer or Importer(settings)
         self._check_project = check_project
-        self._previews: dict[str, asyncio.Lock] = {}
+        # One package build and one preview render per asset at a time (in this process).
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def import_upload(
         self,
@@ -158,15 +160,16 @@ class AssetService:
         """A zip of the asset's canonical files (made once: assets never change)."""
         document = self.store.get(asset_id)
         path = self.store.folder(asset_id) / PACKAGE_FILE
-        if not path.exists():
-            await asyncio.to_thread(self._write_package, document, path)
+        async with self._locks.setdefault(f"package:{asset_id}", asyncio.Lock()):
+            if not path.exists():
+                await asyncio.to_thread(self._write_package, document, path)
         return path
 
     async def preview(self, asset_id: str) -> Path:
         """The asset's picture, rendered in a child on first request and cached."""
         resolved = self.resolve(asset_id)
         path = self.store.folder(asset_id) / PREVIEW_FILE
-        lock = self._previews.setdefault(asset_id, asyncio.Lock())
+        lock = self._locks.setdefault(f"preview:{asset_id}", asyncio.Lock())
         async with lock:
             if not path.exists():
                 partial = path.with_name(f".{PREVIEW_FILE}.{os.getpid()}")
@@ -268,25 +271,47 @@ class AssetService:
         self._check_project(project_id)
 
     def _write_package(self, document: AssetDocument, path: Path) -> None:
+        """Write the zip under a name of its own (other processes may build it too), make
+        it durable, then rename it into place."""
         root = self.store.files_folder(document["id"])
-        partial = path.with_name(f".{PACKAGE_FILE}.{os.getpid()}")
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for entry in document["files"]:
-                archive.write(root / entry["path"], entry["path"])
-        os.replace(partial, path)
+        descriptor, name = tempfile.mkstemp(prefix=f".{PACKAGE_FILE}.", dir=path.parent)
+        partial = Path(name)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                    for entry in document["files"]:
+                        archive.write(root / entry["path"], entry["path"])
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
 def _inventory(work: Path) -> list[dict[str, Any]]:
-    """Every regular file the child wrote, with its size and SHA-256, sorted by path."""
+    """Every file the child wrote, with its size and SHA-256, sorted by path, each made
+    durable. Anything but plain folders and regular files with one link (a symlink, even
+    to a folder; a hard link to a file elsewhere; a FIFO) is a broken promise of the child:
+    nothing is stored."""
     files = []
     for folder, dirs, names in os.walk(work, followlinks=False):
         dirs.sort()
+        for name in dirs:
+            if not stat.S_ISDIR(os.lstat(Path(folder) / name).st_mode):
+                raise InternalError.unexpected()
         for name in sorted(names):
             path = Path(folder) / name
-            if path.is_symlink() or not path.is_file():
-                shutil.rmtree(work, ignore_errors=True)
-                raise InternalError.unexpected()  # the child wrote something it must not
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+                raise InternalError.unexpected()
+            digest = hashlib.sha256()
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(descriptor, "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    digest.update(chunk)
+                os.fsync(handle.fileno())
             relative = path.relative_to(work).as_posix()
-            files.append({"path": relative, "size_bytes": path.stat().st_size, "sha256": digest})
+            files.append(
+                {"path": relative, "size_bytes": info.st_size, "sha256": digest.hexdigest()}
+            )
     return files

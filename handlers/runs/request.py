@@ -221,9 +221,10 @@ def prepare(
     try:
         validated = engine_spec.validate(spec)
         if asset is not None:
-            checked = check_urdf(asset.urdf, root=asset.root)
+            # The import child checked the asset completely (with its own, larger limits);
+            # its files are ours and immutable, so a run does not parse them again here.
             label = asset_label(asset.asset_id, asset.urdf.relative_to(asset.root).as_posix())
-            spec.update(urdf_path=str(checked.path), urdf_label=label)
+            spec.update(urdf_path=str(asset.urdf), urdf_label=label)
             engine_spec.validate(spec)
         elif urdf_label is not None:
             path = resolve_urdf_path(urdf_label, allowed_roots=[EXAMPLES_DIR])

@@ -66,3 +66,24 @@ def test_a_starting_server_removes_only_stale_staging(tmp_path: Path) -> None:
     AssetService(settings)  # a server starting beside an import in progress
     assert live.work.is_dir()
     assert not stale.root.exists()
+
+
+@pytest.mark.parametrize("link", ["symlinked-folder", "hard-link", "fifo"])
+def test_what_the_child_wrote_is_only_plain_folders_and_files(tmp_path: Path, link: str) -> None:
+    from handlers.assets.service import _inventory
+    from handlers.errors import InternalError
+
+    work = tmp_path / "work"
+    (work / "meshes").mkdir(parents=True)
+    (work / "robot.urdf").write_bytes(b"<robot/>")
+    assert [f["path"] for f in _inventory(work)] == ["robot.urdf"]
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"secret")
+    if link == "symlinked-folder":
+        (work / "meshes" / "root").symlink_to(tmp_path)
+    elif link == "hard-link":
+        os.link(outside, work / "meshes" / "copy.obj")
+    else:
+        os.mkfifo(work / "meshes" / "pipe.obj")
+    with pytest.raises(InternalError):
+        _inventory(work)
