@@ -18,8 +18,9 @@ from generated.models import (
     AssetImportRequest,
     AssetList,
 )
+from handlers.assets.files import CHUNK
 from handlers.assets.listing import AssetFilters
-from handlers.assets.service import CHUNK, AssetFields, AssetService
+from handlers.assets.service import AssetFields, AssetService
 from handlers.http.responses import answer_submitted
 from handlers.idempotency.keys import IdempotencyStore, StoredResponse, respond_once
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import stat
-import tempfile
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from handlers.assets.files import CHUNK, inventory, write_package
 from handlers.assets.importer import Importer, ImportRequest
 from handlers.assets.listing import AssetFilters, page
 from handlers.assets.store import AssetDocument, AssetStore, Staging, new_asset_id
@@ -34,7 +32,6 @@ from handlers.kit.timestamps import rfc3339
 from handlers.settings import Settings
 from simengine.assets import AssetRejected, PackageTooLarge, resolve_server_file
 
-CHUNK = 1 << 20
 # Staging older than this many import time limits belongs to no live import.
 STAGING_GRACE = 4
 PACKAGE_FILE = "package.zip"
@@ -162,7 +159,9 @@ class AssetService:
         path = self.store.folder(asset_id) / PACKAGE_FILE
         async with self._locks.setdefault(f"package:{asset_id}", asyncio.Lock()):
             if not path.exists():
-                await asyncio.to_thread(self._write_package, document, path)
+                await asyncio.to_thread(
+                    write_package, self.store.files_folder(asset_id), document["files"], path
+                )
         return path
 
     async def preview(self, asset_id: str) -> Path:
@@ -205,7 +204,7 @@ class AssetService:
         report = await self._importer.run(
             request, source=staging.upload, work=staging.work, on_progress=on_progress
         )
-        files = await asyncio.to_thread(_inventory, staging.work)
+        files = await asyncio.to_thread(inventory, staging.work)
         if report.get("main_file") not in {f["path"] for f in files}:
             raise InternalError.unexpected()  # the child broke its promise
         document: AssetDocument = {
@@ -269,49 +268,3 @@ class AssetService:
         if self._check_project is None:
             raise NotFoundError.resource("project", project_id)
         self._check_project(project_id)
-
-    def _write_package(self, document: AssetDocument, path: Path) -> None:
-        """Write the zip under a name of its own (other processes may build it too), make
-        it durable, then rename it into place."""
-        root = self.store.files_folder(document["id"])
-        descriptor, name = tempfile.mkstemp(prefix=f".{PACKAGE_FILE}.", dir=path.parent)
-        partial = Path(name)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                    for entry in document["files"]:
-                        archive.write(root / entry["path"], entry["path"])
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
-
-
-def _inventory(work: Path) -> list[dict[str, Any]]:
-    """Every file the child wrote, with its size and SHA-256, sorted by path, each made
-    durable. Anything but plain folders and regular files with one link (a symlink, even
-    to a folder; a hard link to a file elsewhere; a FIFO) is a broken promise of the child:
-    nothing is stored."""
-    files = []
-    for folder, dirs, names in os.walk(work, followlinks=False):
-        dirs.sort()
-        for name in dirs:
-            if not stat.S_ISDIR(os.lstat(Path(folder) / name).st_mode):
-                raise InternalError.unexpected()
-        for name in sorted(names):
-            path = Path(folder) / name
-            info = os.lstat(path)
-            if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-                raise InternalError.unexpected()
-            digest = hashlib.sha256()
-            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(descriptor, "rb") as handle:
-                while chunk := handle.read(CHUNK):
-                    digest.update(chunk)
-                os.fsync(handle.fileno())
-            relative = path.relative_to(work).as_posix()
-            files.append(
-                {"path": relative, "size_bytes": info.st_size, "sha256": digest.hexdigest()}
-            )
-    return files

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.assets.service import CHUNK, AssetFields, AssetService
+from handlers.assets.files import CHUNK
+from handlers.assets.service import AssetFields, AssetService
 from handlers.errors import AssetRefused
 from handlers.kit.paths import EXAMPLES_DIR
 from handlers.settings import Settings
@@ -70,13 +71,13 @@ def test_a_starting_server_removes_only_stale_staging(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("link", ["symlinked-folder", "hard-link", "fifo"])
 def test_what_the_child_wrote_is_only_plain_folders_and_files(tmp_path: Path, link: str) -> None:
-    from handlers.assets.service import _inventory
+    from handlers.assets.files import inventory
     from handlers.errors import InternalError
 
     work = tmp_path / "work"
     (work / "meshes").mkdir(parents=True)
     (work / "robot.urdf").write_bytes(b"<robot/>")
-    assert [f["path"] for f in _inventory(work)] == ["robot.urdf"]
+    assert [f["path"] for f in inventory(work)] == ["robot.urdf"]
     outside = tmp_path / "outside.txt"
     outside.write_bytes(b"secret")
     if link == "symlinked-folder":
@@ -86,4 +87,4 @@ def test_what_the_child_wrote_is_only_plain_folders_and_files(tmp_path: Path, li
     else:
         os.mkfifo(work / "meshes" / "pipe.obj")
     with pytest.raises(InternalError):
-        _inventory(work)
+        inventory(work)
