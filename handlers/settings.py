@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     import_max_links: int = Field(default=256, ge=1, le=10_000)
     import_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     import_memory_bytes: int = Field(default=2 * 1024 * MIB, ge=256 * MIB)
+    import_concurrency: int = Field(default=2, ge=1, le=64)
+    import_wait_s: float = Field(default=30.0, gt=0, le=3600)
 
     # Idempotency keys.
     idempotency_ttl_s: int = Field(default=86400, ge=86400, le=30 * 86400)

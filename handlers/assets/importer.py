@@ -8,7 +8,9 @@ rule, a limit a 413, a crash or a hang a 422 saying the file could not be read s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import structlog
 
 from generated.models.FailureCode_schema import FailureCode
 from generated.models.RunStatus_schema import RunStatus
-from handlers.errors import AssetRefused, InternalError, PayloadTooLarge
+from handlers.errors import AssetRefused, InternalError, PayloadTooLarge, ServiceUnavailable
 from handlers.isolation.executor import Executor, ExecutorConfig
 from handlers.isolation.outcome import ExecutionResult
 from handlers.settings import Settings
@@ -51,6 +53,9 @@ class Importer:
         self._previews = Executor(
             ExecutorConfig(target=engine_api.render_preview, memory_limit_bytes=memory)
         )
+        # Import and preview children at once in this process (each may take
+        # `import_memory_bytes`); a request waits `import_wait_s` for a slot, then gets 503.
+        self._slots = asyncio.Semaphore(settings.import_concurrency)
 
     def limits(self) -> dict[str, Any]:
         """The import limits of this server, as the child reads them."""
@@ -91,9 +96,10 @@ class Importer:
             "check_steps": CHECK_STEPS,
         }
         timeout = self._settings.import_timeout_s
-        result = await self._imports.execute_async(
-            job, max_duration_s=timeout, on_progress=on_progress
-        )
+        async with self._slot():
+            result = await self._imports.execute_async(
+                job, max_duration_s=timeout, on_progress=on_progress
+            )
         return _output(result, timeout_s=timeout)
 
     async def render(self, urdf: Path, out: Path) -> None:
@@ -101,8 +107,32 @@ class Importer:
         width, height = PREVIEW_SIZE
         job = {"urdf": str(urdf), "out": str(out), "width": width, "height": height}
         timeout = self._settings.import_timeout_s
-        result = await self._previews.execute_async(job, max_duration_s=timeout)
-        _output(result, timeout_s=timeout)
+        async with self._slot():
+            result = await self._previews.execute_async(job, max_duration_s=timeout)
+        if result.status != RunStatus.SUCCEEDED:
+            # The asset passed its import: a render that fails is this server's problem.
+            _log.error(
+                "preview render failed",
+                failure_code=result.failure_code,
+                reason=result.failure_reason,
+            )
+            raise InternalError.unexpected()
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        wait_s = self._settings.import_wait_s
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=wait_s)
+        except TimeoutError:
+            busy = self._settings.import_concurrency
+            raise ServiceUnavailable(
+                f"All {busy} import slots of this server are busy; retry later.",
+                retry_after_s=max(1, round(wait_s)),
+            ) from None
+        try:
+            yield
+        finally:
+            self._slots.release()
 
 
 def _output(result: ExecutionResult, *, timeout_s: float) -> dict[str, Any]:

@@ -88,3 +88,22 @@ def test_what_the_child_wrote_is_only_plain_folders_and_files(tmp_path: Path, li
         os.mkfifo(work / "meshes" / "pipe.obj")
     with pytest.raises(InternalError):
         inventory(work)
+
+
+def test_a_full_import_slot_answers_503_after_the_wait(tmp_path: Path) -> None:
+    from handlers.assets.importer import Importer
+    from handlers.errors import ServiceUnavailable
+
+    settings = Settings(runs_dir=tmp_path, import_concurrency=1, import_wait_s=0.2)
+    importer = Importer(settings)
+
+    async def second_while_first_holds() -> None:
+        async with importer._slot():
+            with pytest.raises(ServiceUnavailable) as caught:
+                async with importer._slot():
+                    pass
+            assert caught.value.headers["Retry-After"] == "1"
+        async with importer._slot():  # released: the next one gets in at once
+            pass
+
+    asyncio.run(second_while_first_holds())
