@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -116,13 +116,17 @@ class AssetService:
         self._require_project(fields.project_id)
         asset_id = new_asset_id()
         staging = self.store.stage(asset_id)
-        try:
-            digest = await asyncio.to_thread(self._copy, upload, staging.upload, on_progress)
-            return await self._import(
-                asset_id, staging, fields, digest, filename=filename, on_progress=on_progress
-            )
-        finally:
-            self.store.discard(staging)
+
+        async def staged() -> AssetDocument:
+            try:
+                digest = await asyncio.to_thread(self._copy, upload, staging.upload, on_progress)
+                return await self._import(
+                    asset_id, staging, fields, digest, filename=filename, on_progress=on_progress
+                )
+            finally:
+                self.store.discard(staging)
+
+        return await _to_the_end(staged())
 
     async def import_path(self, fields: AssetFields, source_path: str) -> AssetDocument:
         """Import a file under an import root of this server (e.g. `examples/...`)."""
@@ -130,12 +134,16 @@ class AssetService:
         source = self._server_file(source_path)
         asset_id = new_asset_id()
         staging = self.store.stage(asset_id)
-        try:
-            with open(source, "rb") as handle:
-                digest = await asyncio.to_thread(self._copy, handle, staging.upload)
-            return await self._import(asset_id, staging, fields, digest, filename=source.name)
-        finally:
-            self.store.discard(staging)
+
+        async def staged() -> AssetDocument:
+            try:
+                with open(source, "rb") as handle:
+                    digest = await asyncio.to_thread(self._copy, handle, staging.upload)
+                return await self._import(asset_id, staging, fields, digest, filename=source.name)
+            finally:
+                self.store.discard(staging)
+
+        return await _to_the_end(staged())
 
     def get(self, asset_id: str) -> AssetDocument:
         """The asset (404 if unknown)."""
@@ -268,3 +276,12 @@ class AssetService:
         if self._check_project is None:
             raise NotFoundError.resource("project", project_id)
         self._check_project(project_id)
+
+
+async def _to_the_end(work: Coroutine[Any, Any, AssetDocument]) -> AssetDocument:
+    """Await an import that finishes even if the request is cancelled (the client went
+    away, the server stops): its child, its publishing rename and the removal of its
+    staging folder then still happen in order, never half."""
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return await asyncio.shield(task)

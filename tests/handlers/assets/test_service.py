@@ -107,3 +107,28 @@ def test_a_full_import_slot_answers_503_after_the_wait(tmp_path: Path) -> None:
             pass
 
     asyncio.run(second_while_first_holds())
+
+
+def test_a_cancelled_import_still_ends_and_leaves_no_staging(tmp_path: Path) -> None:
+    settings = Settings(runs_dir=tmp_path, warm_spares=0)
+    service = AssetService(settings)
+    data = (EXAMPLES_DIR / "simple_robot.urdf").read_bytes()
+
+    async def cancel_midway() -> None:
+        request = asyncio.ensure_future(
+            service.import_upload(FIELDS, io.BytesIO(data), filename="r.urdf")
+        )
+        await asyncio.sleep(0.05)  # the child is importing now
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        for _ in range(200):  # the import goes on to its end
+            if not list((tmp_path / "assets" / ".staging").iterdir()):
+                break
+            await asyncio.sleep(0.05)
+
+    asyncio.run(cancel_midway())
+    assert list((tmp_path / "assets" / ".staging").iterdir()) == []
+    published = [p for p in (tmp_path / "assets").iterdir() if p.name.startswith("ast_")]
+    assert len(published) == 1  # whole: its document and its files
+    assert (published[0] / "asset.json").is_file()
