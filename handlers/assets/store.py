@@ -72,7 +72,7 @@ class AssetStore:
         staging = self.root / STAGING_FOLDER
         try:
             entries = list(os.scandir(staging))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no RUNS_DIR yet, or a broken one
             return []
         cutoff = time.time() - older_than_s
         removed = []
@@ -145,7 +145,7 @@ class AssetStore:
     def _ids(self) -> Iterator[str]:
         try:
             entries = list(os.scandir(self.root))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return
         for entry in entries:
             if matches(ASSET_ID, entry.name) and os.path.isfile(
