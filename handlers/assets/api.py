@@ -43,7 +43,9 @@ class AssetsApi:
         """Import the uploaded `file` part."""
         upload = files["file"]
         fields = AssetFields.from_form(body.model_dump(mode="json"))
-        digest = await asyncio.to_thread(_sha256, upload.file)
+        # The key's fingerprint covers the file: hashed here only when there is a key (the
+        # import hashes the bytes again while staging them, for the asset's sha256).
+        digest = await asyncio.to_thread(_sha256, upload.file) if idempotency_key else None
 
         async def first() -> StoredResponse:
             asset = await self._service.import_upload(fields, upload.file, filename=upload.filename)
