@@ -99,6 +99,44 @@ def import_asset(
     return pipeline.import_asset(job, progress=progress, should_stop=should_stop)
 
 
+def segment_asset(
+    job: dict[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> JSONDict:
+    """Split an imported asset into parts, each with its mesh, mass and inertia.
+
+    Args:
+        job: {"asset_dir": absolute path of the asset's canonical folder, "main_file": its
+            canonical URDF relative to asset_dir, "format": "urdf" | "usd" | "mesh",
+            "source_kind": AssetSourceKind, "method": "links" | "connected_components" |
+            "mesh_groups" | "convex_decomposition", "density_kg_m3": float > 0,
+            "max_parts": int >= 1, "decomposition": {"threshold": 0.01..1, "max_hulls":
+            1..256 | None, "seed": int >= 0} (optional), "out_dir": absolute path of an
+            empty folder that receives `parts/*.obj`, "limits": {"max_triangles": int}
+            (optional)}.
+        progress: Called with (parts_done, parts_total) after each part.
+        should_stop: Polled between parts; True stops the segmentation (SegmentStopped, an
+            ImportStopped).
+
+    Returns:
+        {"parts": [Part dict], "warnings": [str], "found": int}; when more than
+        max_parts parts are found, {"parts": [], "warnings": [], "found": n} and no file
+        is written. Part meshes and hulls are OBJ files in the asset frame.
+
+    Raises:
+        InvalidConfig: the job itself is malformed (a caller bug).
+        AssetRejected: the method does not apply to this asset (the reason says why and
+            what to try), or a mesh cannot be read. Never a server path.
+        PackageTooLarge: the asset has more triangles than `limits.max_triangles`.
+        ImportStopped: `should_stop()` returned True.
+    """
+    from simengine.design import segment  # loads trimesh and CoACD: only a child calls it
+
+    return segment.segment(job, progress=progress, should_stop=should_stop)
+
+
 def render_preview(
     job: dict[str, Any],
     *,
@@ -130,3 +168,26 @@ def list_scenarios() -> list[JSONDict]:
 def list_profiles() -> list[JSONDict]:
     """Every reality profile (RealityProfile shape), sorted by name."""
     return profiles.list_profiles()
+
+
+def verify_linkage(
+    job: dict[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> JSONDict:
+    """Load a built linkage's URDF with its inertia from the file, base fixed, and drive
+    each movable joint to its upper, then its lower limit.
+
+    Args:
+        job: {"urdf": absolute path, "steps": int >= 1, "joints": [{"name", "type",
+            "lower" | None, "upper" | None}]}.
+
+    Returns:
+        A `LinkageVerification` dict: {"loaded", "steps", "finite", "joints": [{"name",
+        "moved", "within_limits", "min_position", "max_position"}]}; a URDF PyBullet
+        refuses is `loaded: false`, never an exception.
+    """
+    from simengine.design import verify  # loads pybullet: only a simulation child calls this
+
+    return verify.verify(job, progress=progress, should_stop=should_stop)

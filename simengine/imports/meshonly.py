@@ -6,10 +6,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from simengine.imports.inertia import mesh_inertial
 from simengine.imports.limits import ImportLimits
-from simengine.imports.meshload import is_binary_stl, load_mesh
+from simengine.imports.meshload import LoadedMesh, is_binary_stl, load_mesh
 from simengine.imports.meshwrite import write_obj
+from simengine.imports.objgroups import GroupsUnmatchedError, face_groups
 from simengine.imports.urdfwrite import mesh_robot, write_urdf
 
 MESH_FOLDER = "meshes"
@@ -58,9 +62,34 @@ def import_mesh(
         shutil.copyfile(source, work_dir / mesh_file)
     else:
         mesh_file = f"{MESH_FOLDER}/{name}.obj"
-        write_obj(work_dir / mesh_file, loaded.vertices, loaded.mesh.faces)
+        faces = np.asarray(loaded.mesh.faces, dtype=np.int64)
+        groups: list[tuple[str, int]] = []
+        if kind == "obj":
+            faces, groups = _grouped(source, loaded, faces, shown_as, warnings)
+        write_obj(work_dir / mesh_file, loaded.vertices, faces, groups)
         if kind != "obj":
             warnings.append(f"mesh {shown_as} was converted to OBJ; its materials were dropped")
     urdf = work_dir / f"{name}.urdf"
     write_urdf(mesh_robot(name, mesh_file=mesh_file, inertial=inertial), urdf)
     return MeshAsset(urdf=urdf, warnings=warnings)
+
+
+def _grouped(
+    source: Path,
+    loaded: LoadedMesh,
+    faces: npt.NDArray[np.int64],
+    shown_as: str,
+    warnings: list[str],
+) -> tuple[npt.NDArray[np.int64], list[tuple[str, int]]]:
+    """The faces ordered group by group and the groups' names and sizes, so that the
+    canonical OBJ keeps the source's `o` / `g` / `usemtl` groups (for `mesh_groups`)."""
+    try:
+        groups = face_groups(source.read_bytes(), loaded.vertices, faces)
+    except GroupsUnmatchedError:
+        warnings.append(
+            f"the o/g/usemtl groups of mesh {shown_as} did not match its triangles and were dropped"
+        )
+        return faces, []
+    if groups is None:
+        return faces, []
+    return groups.grouped(faces)

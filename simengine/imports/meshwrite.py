@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +12,27 @@ from simengine.meshcheck import STL_RECORD
 from simengine.types import FloatArray
 
 
-def write_obj(path: Path, vertices: FloatArray, faces: npt.NDArray[np.int64]) -> None:
-    """Write a Wavefront OBJ with only `v` and `f` lines (1-based indices); never overwrite."""
-    with path.open("x", encoding="ascii", newline="\n") as out:
+def write_obj(
+    path: Path,
+    vertices: FloatArray,
+    faces: npt.NDArray[np.int64],
+    groups: Sequence[tuple[str, int]] = (),
+) -> None:
+    """Write a Wavefront OBJ of `v` and `f` lines (1-based indices); never overwrite.
+
+    With `groups` (name, face count), a `g <name>` line precedes each group's faces, which
+    must be consecutive in `faces`; names must be single lines (see `objgroups.clean_name`).
+    """
+    with path.open("x", encoding="utf-8", newline="\n") as out:
         out.write("# written by the QERS asset import\n")
         np.savetxt(out, vertices, fmt="v %.17g %.17g %.17g")
-        np.savetxt(out, faces + 1, fmt="f %d %d %d")
+        if not groups:
+            np.savetxt(out, faces + 1, fmt="f %d %d %d")
+        start = 0
+        for name, count in groups:
+            out.write(f"g {name}\n")
+            np.savetxt(out, faces[start : start + count] + 1, fmt="f %d %d %d")
+            start += count
 
 
 def write_stl(path: Path, vertices: FloatArray, faces: npt.NDArray[np.int64]) -> None:
