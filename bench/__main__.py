@@ -24,6 +24,7 @@ BENCHES = (
     "bench.batch_parallel",
     "bench.batch_evaluate",
     "bench.asset_import",
+    "bench.design_loop",
 )
 _RESULT = re.compile(re.escape(PREFIX) + r"(.*?\((?:target [^)]*)\) (?:PASS|MISS))")
 

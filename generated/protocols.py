@@ -44,7 +44,7 @@ from generated.models import (
     RunStatus,
     ScenarioList,
     SegmentRequest,
-    SegmentResult,
+    Segmentation,
     SimRunRequest,
     SimStep,
 )
@@ -290,18 +290,38 @@ class DesignHandler(Protocol):
         self,
         *,
         body: SegmentRequest,
+        idempotency_key: str | None,
         response: Response,
-    ) -> SegmentResult:
+    ) -> Segmentation:
         """Segment an asset into parts (`segmentAsset`)."""
+        ...
+
+    async def get_segmentation(
+        self,
+        *,
+        segmentation_id: str,
+        response: Response,
+    ) -> Segmentation:
+        """Get a segmentation (`getSegmentation`)."""
         ...
 
     async def build_linkage(
         self,
         *,
         body: LinkageRequest,
+        idempotency_key: str | None,
         response: Response,
     ) -> LinkageResult:
         """Build a linkage (`buildLinkage`)."""
+        ...
+
+    async def get_linkage(
+        self,
+        *,
+        linkage_id: str,
+        response: Response,
+    ) -> LinkageResult:
+        """Get a linkage (`getLinkage`)."""
         ...
 
 

@@ -19,11 +19,13 @@ from handlers.benchmarks.api import BenchmarksApi
 from handlers.catalogue.api import ProfilesApi, ScenariosApi
 from handlers.catalogue.service import Catalogue
 from handlers.dashboard.api import DashboardApi
+from handlers.design.api import DesignApi
+from handlers.design.service import DesignService
 from handlers.errors import ServiceUnavailable
 from handlers.health.api import HealthApi
 from handlers.health.service import HealthService
 from handlers.http.middleware import install_middleware
-from handlers.http.not_built import AiNotBuilt, DesignNotBuilt
+from handlers.http.not_built import AiNotBuilt
 from handlers.http.problems import install_problem_handlers
 from handlers.idempotency.stores import store_for
 from handlers.isolation import forkserver
@@ -82,7 +84,7 @@ def create_handlers(settings: Settings, runs: RunService | None = None) -> Handl
         dashboard=DashboardApi(runs),
         projects=ProjectsApi(projects),
         assets=AssetsApi(assets, runs.idempotency_keys),
-        design=DesignNotBuilt(),
+        design=DesignApi(DesignService(settings, assets), runs.idempotency_keys),
         sim=SimApi(runs),
         benchmarks=BenchmarksApi(settings),
         ai=AiNotBuilt(),

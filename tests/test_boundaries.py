@@ -41,6 +41,7 @@ def test_package_imports_point_one_way(package: str, forbidden: set[str]) -> Non
 
 def test_api_process_never_imports_pybullet_pxr_or_trimesh(tmp_path: Path) -> None:
     script = """
+import json
 import sys
 from fastapi.testclient import TestClient
 from handlers.app import create_app
@@ -57,6 +58,16 @@ for name, data in (("robot.usda", USD), ("box.obj", OBJ), ("r.urdf", URDF)):
     assert asset.status_code == 201, asset.text
     preview = client.get(f"/api/assets/{asset.json()['id']}/preview.png")
     assert preview.status_code == 200, preview.text
+# The design loop segments in a child, checks a linkage here and steps it in a child.
+arm = {"source_path": "examples/design/arm.obj", "name": "arm"}
+arm = client.post("/api/assets/import-path", json=arm).json()["id"]
+segmented = {"asset_id": arm, "method": "mesh_groups"}
+segmented = client.post("/api/design/segment", json=segmented)
+assert segmented.status_code == 201, segmented.text
+spec = json.loads(open("examples/design/linkage.json").read())
+spec["segmentation_id"] = segmented.json()["id"]
+built = client.post("/api/design/linkage", json=spec)
+assert built.status_code == 201, built.text
 # pybullet_data (a folder of robot files) may load; the engine's C module never does.
 heavy = ("pybullet", "pxr", "trimesh", "scipy")
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
@@ -101,6 +112,7 @@ ENGINE_ALLOWED = frozenset(
     {
         "simengine.api",
         "simengine.assets",
+        "simengine.design.linkage",
         "simengine.errors",
         "simengine.evaluation",
         "simengine.gaps",

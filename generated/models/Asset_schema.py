@@ -11,6 +11,7 @@ from generated.types import WHOLE_FLOAT_AS_INT
 
 from .AssetCheck_schema import AssetCheck
 from .AssetContainer_schema import AssetContainer
+from .AssetDerivation_schema import AssetDerivation
 from .AssetFile_schema import AssetFile
 from .AssetFormat_schema import AssetFormat
 from .AssetSourceKind_schema import AssetSourceKind
@@ -98,3 +99,9 @@ class Asset(BaseModel):
     check: Annotated[AssetCheck, Field(description="The trial in PyBullet.")]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]
     created_at: Annotated[AwareDatetime, Field(description="Import time.")]
+    derived_from: Annotated[
+        AssetDerivation | None,
+        Field(
+            description="The asset, segmentation and linkage it was exported from; null for an import."
+        ),
+    ]

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictFloat
+from pydantic import MISSING, BaseModel, ConfigDict, Field
 
+from .JointDynamics_schema import JointDynamics
+from .JointLimit_schema import JointLimit
+from .JointOrigin_schema import JointOrigin
 from .JointType_schema import JointType
 from .StateValue_schema import StateValue
 
@@ -22,7 +25,7 @@ class LinkageJointSpec(BaseModel):
     name: Annotated[
         str,
         Field(
-            description="Joint name (unique).",
+            description="Joint name, unique.",
             examples=["shoulder_pan"],
             max_length=128,
             min_length=1,
@@ -45,7 +48,7 @@ class LinkageJointSpec(BaseModel):
     child: Annotated[
         str,
         Field(
-            description="Child part.",
+            description="Child part: each part has at most one parent.",
             examples=["base_link"],
             max_length=128,
             min_length=1,
@@ -53,61 +56,27 @@ class LinkageJointSpec(BaseModel):
             title="PartName",
         ),
     ]
-    origin_xyz: Annotated[
-        list[StateValue] | MISSING,
-        Field(
-            description="Joint origin relative to the parent, in m; absent: [0.0, 0.0, 0.0].",
-            examples=[[0.0, 0.0, -9.81]],
-            max_length=3,
-            min_length=3,
-            title="Vector3",
-        ),
-    ] = MISSING
-    origin_rpy: Annotated[
-        list[StateValue] | MISSING,
-        Field(
-            description="Joint origin rotation (roll, pitch, yaw) in rad; absent: [0.0, 0.0, 0.0].",
-            examples=[[0.0, 0.0, -9.81]],
-            max_length=3,
-            min_length=3,
-            title="Vector3",
-        ),
+    origin: Annotated[
+        JointOrigin | MISSING,
+        Field(description="Joint frame in the parent link's frame; absent: the parent's frame."),
     ] = MISSING
     axis: Annotated[
         list[StateValue] | MISSING,
         Field(
-            description="Joint axis (unit vector) in the joint frame; absent: [0.0, 0.0, 1.0].",
+            description="Axis in the joint frame (normalised); not zero for revolute, continuous and prismatic joints; absent: `[1, 0, 0]` as in URDF.",
             examples=[[0.0, 0.0, -9.81]],
             max_length=3,
             min_length=3,
             title="Vector3",
         ),
     ] = MISSING
-    lower: Annotated[
-        StrictFloat | MISSING,
+    limit: Annotated[
+        JointLimit | MISSING,
         Field(
-            description="Lower limit (rad, or m for prismatic); required for revolute and prismatic joints.",
-            ge=-10000.0,
-            le=10000.0,
+            description="Required for revolute and prismatic joints; not allowed for continuous and fixed ones."
         ),
     ] = MISSING
-    upper: Annotated[
-        StrictFloat | MISSING,
-        Field(
-            description="Upper limit (rad, or m for prismatic); required for revolute and prismatic joints.",
-            ge=-10000.0,
-            le=10000.0,
-        ),
-    ] = MISSING
-    effort_limit: Annotated[
-        StrictFloat | MISSING,
-        Field(description="Maximum effort in N·m (N for prismatic).", ge=0.0, le=1000000.0),
-    ] = MISSING
-    velocity_limit: Annotated[
-        StrictFloat | MISSING,
-        Field(
-            description="Maximum velocity in rad/s (m/s for prismatic).",
-            ge=0.0,
-            le=10000.0,
-        ),
+    dynamics: Annotated[
+        JointDynamics | MISSING,
+        Field(description="Damping and friction; absent: none."),
     ] = MISSING

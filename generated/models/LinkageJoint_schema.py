@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictFloat
+from pydantic import BaseModel, Field
 
+from .JointDynamics_schema import JointDynamics
+from .JointLimit_schema import JointLimit
+from .JointOrigin_schema import JointOrigin
 from .JointType_schema import JointType
-from .StateValue_schema import StateValue
+from .Vector3_schema import Vector3
 
 
 class LinkageJoint(BaseModel):
     """
-    A joint of a built linkage, with every value resolved.
+    A joint of a built linkage, every value resolved.
     """
 
     name: Annotated[
@@ -31,7 +34,7 @@ class LinkageJoint(BaseModel):
     parent: Annotated[
         str,
         Field(
-            description="Parent part.",
+            description="Parent link.",
             examples=["base_link"],
             max_length=128,
             min_length=1,
@@ -42,7 +45,7 @@ class LinkageJoint(BaseModel):
     child: Annotated[
         str,
         Field(
-            description="Child part.",
+            description="Child link.",
             examples=["base_link"],
             max_length=128,
             min_length=1,
@@ -50,57 +53,15 @@ class LinkageJoint(BaseModel):
             title="PartName",
         ),
     ]
-    origin_xyz: Annotated[
-        list[StateValue],
-        Field(
-            description="Origin relative to the parent, in m.",
-            examples=[[0.0, 0.0, -9.81]],
-            max_length=3,
-            min_length=3,
-            title="Vector3",
-        ),
-    ]
-    origin_rpy: Annotated[
-        list[StateValue],
-        Field(
-            description="Origin rotation (roll, pitch, yaw), in rad.",
-            examples=[[0.0, 0.0, -9.81]],
-            max_length=3,
-            min_length=3,
-            title="Vector3",
-        ),
-    ]
+    origin: Annotated[JointOrigin, Field(description="Joint frame in the parent link's frame.")]
     axis: Annotated[
-        list[StateValue],
-        Field(
-            description="Axis in the joint frame.",
-            examples=[[0.0, 0.0, -9.81]],
-            max_length=3,
-            min_length=3,
-            title="Vector3",
-        ),
+        Vector3 | None,
+        Field(description="Unit axis in the joint frame; null for fixed joints."),
     ]
-    lower: Annotated[
-        StrictFloat | None,
-        Field(
-            description="Lower limit; null for fixed and continuous joints.",
-            ge=-10000.0,
-            le=10000.0,
-        ),
+    limit: Annotated[
+        JointLimit | None,
+        Field(description="Limits; null for continuous and fixed joints."),
     ]
-    upper: Annotated[
-        StrictFloat | None,
-        Field(
-            description="Upper limit; null for fixed and continuous joints.",
-            ge=-10000.0,
-            le=10000.0,
-        ),
-    ]
-    effort_limit: Annotated[
-        StrictFloat | None,
-        Field(description="Maximum effort; null if unlimited.", ge=0.0, le=1000000.0),
-    ]
-    velocity_limit: Annotated[
-        StrictFloat | None,
-        Field(description="Maximum velocity; null if unlimited.", ge=0.0, le=10000.0),
+    dynamics: Annotated[
+        JointDynamics | None, Field(description="Damping and friction; null if none.")
     ]

@@ -8,59 +8,88 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
 
 from .LinkageJointSpec_schema import LinkageJointSpec
+from .LinkOverride_schema import LinkOverride
+from .Tag_schema import Tag
+from .VerifyOptions_schema import VerifyOptions
 
 
 class LinkageRequest(BaseModel):
     """
-    Body of `POST /api/design/linkage`: assemble an asset's parts into a kinematic tree, optionally exporting it as a URDF.
+    Body of `POST /api/design/linkage`: assemble a segmentation's parts into a kinematic tree (every part in it, `root` at the top) and optionally export it as a new URDF asset.
     """
 
     model_config = ConfigDict(
         extra="forbid",
     )
-    asset_id: Annotated[
+    segmentation_id: Annotated[
         str,
         Field(
-            description="Asset whose parts are linked (404 if unknown).",
-            examples=["ast_0c8e5f2a91b74d3e86a4f7b2"],
+            description="Segmentation whose parts are linked (404 if unknown).",
+            examples=["seg_5d0e2b7c4a9f41e38b6d2c17"],
             max_length=64,
             min_length=5,
-            pattern="^ast_[a-z0-9_]{1,60}$",
-            title="AssetId",
+            pattern="^seg_[a-z0-9_]{1,60}$",
+            title="SegmentationId",
         ),
     ]
-    root: Annotated[
-        str | MISSING,
+    robot_name: Annotated[
+        str,
         Field(
-            description="Root part; absent: the asset's root link.",
+            description="`<robot name>` of the URDF.",
             examples=["base_link"],
             max_length=128,
             min_length=1,
             pattern="^[^\\x00-\\x1F\\x7F]{1,128}$",
             title="PartName",
         ),
-    ] = MISSING
-    joints: Annotated[
-        list[LinkageJointSpec] | MISSING,
+    ]
+    root: Annotated[
+        str,
         Field(
-            description="Joints to create; absent: the joints of the asset's URDF.",
-            max_length=256,
+            description="The part at the top of the tree (the robot's base link).",
+            examples=["base_link"],
+            max_length=128,
+            min_length=1,
+            pattern="^[^\\x00-\\x1F\\x7F]{1,128}$",
+            title="PartName",
+        ),
+    ]
+    joints: Annotated[
+        list[LinkageJointSpec],
+        Field(
+            description="The joints; one fewer than the parts, so that every part hangs from `root`.",
+            max_length=511,
+        ),
+    ]
+    links: Annotated[
+        list[LinkOverride] | MISSING,
+        Field(
+            description="Mass or inertia to use for some parts instead of the segmentation's.",
+            max_length=512,
         ),
     ] = MISSING
     export_urdf: Annotated[
         StrictBool,
         Field(
-            description="Write the linkage as a URDF into the asset folder and return its `urdf_path`."
+            description="Also store the URDF and its meshes as a new asset (format `urdf`) usable by `asset_id` in runs and batches."
         ),
     ] = False
-    robot_name: Annotated[
+    verify: Annotated[
+        VerifyOptions | MISSING,
+        Field(description="Check in a simulation child; absent: 240 steps."),
+    ] = MISSING
+    name: Annotated[
         str | MISSING,
         Field(
-            description="`<robot name>` of the exported URDF; absent: the asset name.",
-            examples=["base_link"],
+            description="Name of the exported asset; absent: `robot_name`.",
+            examples=["Warehouse picker v2"],
             max_length=128,
             min_length=1,
             pattern="^[^\\x00-\\x1F\\x7F]{1,128}$",
-            title="PartName",
+            title="DisplayName",
         ),
+    ] = MISSING
+    tags: Annotated[
+        list[Tag] | MISSING,
+        Field(description="Labels of the exported asset.", max_length=32),
     ] = MISSING

@@ -5,32 +5,59 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, Field, StrictFloat, StrictInt
 
 from generated.types import WHOLE_FLOAT_AS_INT
 
+from .AssetId_schema import AssetId
 from .LinkageJoint_schema import LinkageJoint
-from .PartName_schema import PartName
-from .Sha256_schema import Sha256
-from .UrdfPath_schema import UrdfPath
+from .LinkageLink_schema import LinkageLink
+from .LinkageVerification_schema import LinkageVerification
+from .ProjectId_schema import ProjectId
 from .WarningMessage_schema import WarningMessage
 
 
 class LinkageResult(BaseModel):
     """
-    A kinematic tree built from an asset's parts.
+    A kinematic tree built from a segmentation's parts, stored with its URDF.
     """
 
+    id: Annotated[
+        str,
+        Field(
+            description="Linkage id.",
+            examples=["lnk_8c3f1a6e2d9b47c5a0e4f318"],
+            max_length=64,
+            min_length=5,
+            pattern="^lnk_[a-z0-9_]{1,60}$",
+            title="LinkageId",
+        ),
+    ]
+    segmentation_id: Annotated[
+        str,
+        Field(
+            description="Segmentation linked.",
+            examples=["seg_5d0e2b7c4a9f41e38b6d2c17"],
+            max_length=64,
+            min_length=5,
+            pattern="^seg_[a-z0-9_]{1,60}$",
+            title="SegmentationId",
+        ),
+    ]
     asset_id: Annotated[
         str,
         Field(
-            description="Asset linked.",
+            description="The segmented asset.",
             examples=["ast_0c8e5f2a91b74d3e86a4f7b2"],
             max_length=64,
             min_length=5,
             pattern="^ast_[a-z0-9_]{1,60}$",
             title="AssetId",
         ),
+    ]
+    project_id: Annotated[
+        ProjectId | None,
+        Field(description="The asset's project, if any (the exported asset's too)."),
     ]
     robot_name: Annotated[
         str,
@@ -46,7 +73,7 @@ class LinkageResult(BaseModel):
     root: Annotated[
         str,
         Field(
-            description="Root part.",
+            description="Root link.",
             examples=["base_link"],
             max_length=128,
             min_length=1,
@@ -55,24 +82,42 @@ class LinkageResult(BaseModel):
         ),
     ]
     links: Annotated[
-        list[PartName],
-        Field(description="Every part in the tree, root first (breadth-first).", max_length=512),
+        list[LinkageLink],
+        Field(description="Every link, root first (breadth-first).", max_length=512),
     ]
-    joints: Annotated[list[LinkageJoint], Field(description="Every joint.", max_length=512)]
+    joints: Annotated[
+        list[LinkageJoint], Field(description="Every joint, in request order.", max_length=511)
+    ]
     dof: Annotated[
         StrictInt,
-        Field(description="Degrees of freedom (non-fixed joints).", ge=0, le=512),
+        Field(description="Degrees of freedom (joints that are not fixed).", ge=0, le=511),
         WHOLE_FLOAT_AS_INT,
     ]
-    urdf_path: Annotated[
-        UrdfPath | None,
-        Field(
-            description="The exported URDF, usable as `urdf_path` in runs; null unless `export_urdf`."
-        ),
-    ]
-    urdf_sha256: Annotated[
-        Sha256 | None, Field(description="SHA-256 of the exported URDF; null unless exported.")
+    total_mass_kg: Annotated[
+        StrictFloat, Field(description="Sum of the link masses in kg.", ge=0.0, le=1000000000.0)
     ]
     warnings: Annotated[
-        list[WarningMessage], Field(description="Non-fatal findings.", max_length=100)
+        list[WarningMessage], Field(description="What was noticed and accepted.", max_length=100)
     ]
+    urdf_sha256: Annotated[
+        str,
+        Field(
+            description="SHA-256 of the URDF: the same request on the same segmentation gives the same URDF, byte for byte.",
+            examples=["9b74c9897bac770ffc029102a200c5de6a3d1a8e7c1e2c4f8e5a6b7c8d9e0f1a"],
+            max_length=64,
+            min_length=64,
+            pattern="^[a-f0-9]{64}$",
+            title="Sha256",
+        ),
+    ]
+    exported_asset_id: Annotated[
+        AssetId | None,
+        Field(
+            description="The new asset holding the URDF and its meshes; null unless `export_urdf`."
+        ),
+    ]
+    verification: Annotated[
+        LinkageVerification | None,
+        Field(description="The check in simulation; null when `verify.steps` is 0."),
+    ]
+    created_at: Annotated[AwareDatetime, Field(description="When it was built.")]

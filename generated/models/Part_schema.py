@@ -5,25 +5,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
 from generated.types import WHOLE_FLOAT_AS_INT
 
 from .Aabb_schema import Aabb
-from .PartGeometry_schema import PartGeometry
-from .PartName_schema import PartName
+from .InertiaRow_schema import InertiaRow
+from .InertiaSource_schema import InertiaSource
+from .PartHull_schema import PartHull
 from .RelativePath_schema import RelativePath
+from .StateValue_schema import StateValue
 
 
 class Part(BaseModel):
     """
-    A part of a segmented asset.
+    A part of a segmented asset, in the asset's frame (every joint at zero).
     """
 
     name: Annotated[
         str,
         Field(
-            description="Part name (unique within the result).",
+            description="Part name, unique within the segmentation (the link name, the group name or `component_NNN`).",
             examples=["base_link"],
             max_length=128,
             min_length=1,
@@ -31,29 +33,72 @@ class Part(BaseModel):
             title="PartName",
         ),
     ]
-    link_name: Annotated[
-        PartName | None, Field(description="URDF link it comes from; null for mesh components.")
+    faces: Annotated[
+        StrictInt,
+        Field(description="Triangles of its mesh.", ge=0, le=100000000),
+        WHOLE_FLOAT_AS_INT,
     ]
-    parent: Annotated[
-        PartName | None,
-        Field(description="Parent part in the URDF tree; null for the root or mesh components."),
-    ]
-    geometry: Annotated[PartGeometry, Field(description="Collision geometry kind.")]
-    mesh_path: Annotated[
-        RelativePath | None, Field(description="Mesh file inside the asset; null for primitives.")
-    ]
-    mass_kg: Annotated[
-        StrictFloat | None, Field(description="Mass in kg; null if unknown.", ge=0.0, le=1000000.0)
+    vertices: Annotated[
+        StrictInt,
+        Field(description="Vertices of its mesh.", ge=0, le=100000000),
+        WHOLE_FLOAT_AS_INT,
     ]
     volume_m3: Annotated[
-        StrictFloat | None,
-        Field(description="Volume in m³; null if unknown.", ge=0.0, le=1000000.0),
+        StrictFloat,
+        Field(
+            description="Volume in m³ (its convex hull's if the mesh is not closed).",
+            ge=0.0,
+            le=1000000.0,
+        ),
     ]
-    aabb: Annotated[
-        Aabb | None, Field(description="Bounding box; null when the part has no geometry.")
+    mass_kg: Annotated[
+        StrictFloat,
+        Field(
+            description="Mass in kg: density × volume, or the link's own mass for `links`.",
+            ge=0.0,
+            le=1000000000.0,
+        ),
     ]
-    triangle_count: Annotated[
-        StrictInt | None,
-        Field(description="Triangles of the mesh; null for primitives.", ge=0, le=100000000),
-        WHOLE_FLOAT_AS_INT,
+    centroid_m: Annotated[
+        list[StateValue],
+        Field(
+            description="Centre of mass in m, in the asset frame.",
+            examples=[[0.0, 0.0, -9.81]],
+            max_length=3,
+            min_length=3,
+            title="Vector3",
+        ),
+    ]
+    inertia_kg_m2: Annotated[
+        list[InertiaRow],
+        Field(
+            description="Inertia about the centre of mass, along the asset frame's axes.",
+            examples=[[[0.0012, 0.0, 0.0], [0.0, 0.0012, 0.0], [0.0, 0.0, 0.0008]]],
+            max_length=3,
+            min_length=3,
+            title="InertiaTensor",
+        ),
+    ]
+    inertia_source: Annotated[InertiaSource, Field(description="Where mass and inertia come from.")]
+    bounding_box: Annotated[
+        Aabb,
+        Field(
+            description="Bounding box of its mesh in m (a zero box at the centroid for a link without geometry)."
+        ),
+    ]
+    watertight: Annotated[
+        StrictBool, Field(description="Its mesh is closed, so its volume and inertia are exact.")
+    ]
+    mesh_file: Annotated[
+        RelativePath | None,
+        Field(
+            description="Its mesh as OBJ in the asset frame, relative to the segmentation's folder; null for a link without geometry."
+        ),
+    ]
+    hulls: Annotated[
+        list[PartHull],
+        Field(
+            description="Its convex hulls (`convex_decomposition` only; otherwise empty).",
+            max_length=256,
+        ),
     ]

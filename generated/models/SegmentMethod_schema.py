@@ -8,8 +8,10 @@ from enum import StrEnum
 
 class SegmentMethod(StrEnum):
     """
-    How an asset is split into parts: `urdf_links` (one part per URDF link) or `mesh_components` (connected components of the main mesh).
+    How an asset is split into parts: `links` (an articulated asset's own links, URDF or converted USD), `connected_components` (the separate bodies of a one-mesh asset; touching bodies stay separate), `mesh_groups` (the `o` / `g` / `usemtl` groups of a one-mesh OBJ asset) or `convex_decomposition` (the connected components, each decomposed into convex hulls by CoACD).
     """
 
-    urdf_links = "urdf_links"
-    mesh_components = "mesh_components"
+    links = "links"
+    connected_components = "connected_components"
+    mesh_groups = "mesh_groups"
+    convex_decomposition = "convex_decomposition"

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from generated.types import WHOLE_FLOAT_AS_INT
 
+from .ConvexDecomposition_schema import ConvexDecomposition
 from .SegmentMethod_schema import SegmentMethod
 
 
 class SegmentRequest(BaseModel):
     """
-    Body of `POST /api/design/segment`: split an asset into parts.
+    Body of `POST /api/design/segment`: split an asset into parts with their mass and inertia.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -29,11 +30,25 @@ class SegmentRequest(BaseModel):
             title="AssetId",
         ),
     ]
-    method: Annotated[SegmentMethod, Field(description="Segmentation method.")] = (
-        SegmentMethod.urdf_links
-    )
+    method: Annotated[SegmentMethod, Field(description="Segmentation method.")]
+    density_kg_m3: Annotated[
+        StrictFloat,
+        Field(
+            description="Density in kg/m³ for parts whose mass comes from their volume (every method but `links`, and links without an inertial).",
+            ge=0.001,
+            le=100000.0,
+        ),
+    ] = 1000
     max_parts: Annotated[
         StrictInt,
-        Field(description="Fail with 422 if segmentation would yield more parts.", ge=1, le=512),
+        Field(
+            description="At most this many parts; more → 422 naming how many were found.",
+            ge=1,
+            le=512,
+        ),
         WHOLE_FLOAT_AS_INT,
     ] = 64
+    decomposition: Annotated[
+        ConvexDecomposition | MISSING,
+        Field(description="CoACD settings for `convex_decomposition`."),
+    ] = MISSING

@@ -7,6 +7,7 @@ from generated.models.Aabb_schema import Aabb
 from generated.models.Asset_schema import Asset
 from generated.models.AssetCheck_schema import AssetCheck
 from generated.models.AssetContainer_schema import AssetContainer
+from generated.models.AssetDerivation_schema import AssetDerivation
 from generated.models.AssetFile_schema import AssetFile
 from generated.models.AssetFormat_schema import AssetFormat
 from generated.models.AssetId_schema import AssetId
@@ -32,6 +33,7 @@ from generated.models.CompareEntry_schema import CompareEntry
 from generated.models.CompareRequest_schema import CompareRequest
 from generated.models.CompareResult_schema import CompareResult
 from generated.models.ComponentHealth_schema import ComponentHealth
+from generated.models.ConvexDecomposition_schema import ConvexDecomposition
 from generated.models.Cursor_schema import Cursor
 from generated.models.DomainRandomization_schema import DomainRandomization
 from generated.models.EngineInfo_schema import EngineInfo
@@ -45,17 +47,27 @@ from generated.models.GapPerformance_schema import GapPerformance
 from generated.models.GapWidth_schema import GapWidth
 from generated.models.Health_schema import Health
 from generated.models.HealthStatus_schema import HealthStatus
+from generated.models.InertiaRow_schema import InertiaRow
+from generated.models.InertiaSource_schema import InertiaSource
+from generated.models.InertiaValue_schema import InertiaValue
 from generated.models.Job_schema import Job
 from generated.models.JobBackend_schema import JobBackend
 from generated.models.JobStatus_schema import JobStatus
+from generated.models.JointDynamics_schema import JointDynamics
+from generated.models.JointLimit_schema import JointLimit
 from generated.models.JointName_schema import JointName
+from generated.models.JointOrigin_schema import JointOrigin
 from generated.models.JointType_schema import JointType
 from generated.models.JointVector_schema import JointVector
+from generated.models.JointVerification_schema import JointVerification
 from generated.models.LinkDamping_schema import LinkDamping
+from generated.models.LinkOverride_schema import LinkOverride
 from generated.models.LinkageJoint_schema import LinkageJoint
 from generated.models.LinkageJointSpec_schema import LinkageJointSpec
+from generated.models.LinkageLink_schema import LinkageLink
 from generated.models.LinkageRequest_schema import LinkageRequest
 from generated.models.LinkageResult_schema import LinkageResult
+from generated.models.LinkageVerification_schema import LinkageVerification
 from generated.models.MetricDirection_schema import MetricDirection
 from generated.models.MetricDrop_schema import MetricDrop
 from generated.models.MetricHistory_schema import MetricHistory
@@ -70,8 +82,7 @@ from generated.models.OptionalMetricValue_schema import OptionalMetricValue
 from generated.models.ParamValue_schema import ParamValue
 from generated.models.ParameterRange_schema import ParameterRange
 from generated.models.Part_schema import Part
-from generated.models.PartGeometry_schema import PartGeometry
-from generated.models.PartName_schema import PartName
+from generated.models.PartHull_schema import PartHull
 from generated.models.Plan_schema import Plan
 from generated.models.PlanRequest_schema import PlanRequest
 from generated.models.PlanStep_schema import PlanStep
@@ -116,7 +127,7 @@ from generated.models.ScenarioParam_schema import ScenarioParam
 from generated.models.Seed_schema import Seed
 from generated.models.SegmentMethod_schema import SegmentMethod
 from generated.models.SegmentRequest_schema import SegmentRequest
-from generated.models.SegmentResult_schema import SegmentResult
+from generated.models.Segmentation_schema import Segmentation
 from generated.models.SensorNoise_schema import SensorNoise
 from generated.models.Sha256_schema import Sha256
 from generated.models.SignalName_schema import SignalName
@@ -128,6 +139,7 @@ from generated.models.StepIndex_schema import StepIndex
 from generated.models.Tag_schema import Tag
 from generated.models.UrdfPath_schema import UrdfPath
 from generated.models.Vector3_schema import Vector3
+from generated.models.VerifyOptions_schema import VerifyOptions
 from generated.models.WarningMessage_schema import WarningMessage
 from generated.models.WebhookDelivery_schema import WebhookDelivery
 from generated.models.WebhookEvent_schema import WebhookEvent
@@ -140,6 +152,7 @@ __all__ = [
     "Asset",
     "AssetCheck",
     "AssetContainer",
+    "AssetDerivation",
     "AssetFile",
     "AssetFormat",
     "AssetId",
@@ -165,6 +178,7 @@ __all__ = [
     "CompareRequest",
     "CompareResult",
     "ComponentHealth",
+    "ConvexDecomposition",
     "Cursor",
     "DomainRandomization",
     "EngineInfo",
@@ -178,17 +192,27 @@ __all__ = [
     "GapWidth",
     "Health",
     "HealthStatus",
+    "InertiaRow",
+    "InertiaSource",
+    "InertiaValue",
     "Job",
     "JobBackend",
     "JobStatus",
+    "JointDynamics",
+    "JointLimit",
     "JointName",
+    "JointOrigin",
     "JointType",
     "JointVector",
+    "JointVerification",
     "LinkDamping",
+    "LinkOverride",
     "LinkageJoint",
     "LinkageJointSpec",
+    "LinkageLink",
     "LinkageRequest",
     "LinkageResult",
+    "LinkageVerification",
     "MetricDirection",
     "MetricDrop",
     "MetricHistory",
@@ -203,8 +227,7 @@ __all__ = [
     "ParamValue",
     "ParameterRange",
     "Part",
-    "PartGeometry",
-    "PartName",
+    "PartHull",
     "Plan",
     "PlanRequest",
     "PlanStep",
@@ -249,7 +272,7 @@ __all__ = [
     "Seed",
     "SegmentMethod",
     "SegmentRequest",
-    "SegmentResult",
+    "Segmentation",
     "SensorNoise",
     "Sha256",
     "SignalName",
@@ -261,6 +284,7 @@ __all__ = [
     "Tag",
     "UrdfPath",
     "Vector3",
+    "VerifyOptions",
     "WarningMessage",
     "WebhookDelivery",
     "WebhookEvent",

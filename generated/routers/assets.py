@@ -60,11 +60,6 @@ _import_asset_form = form_reader(
                     "description": "Segment the imported asset.",
                     "requestBody": {"asset_id": "$response.body#/id"},
                 },
-                "BuildLinkage": {
-                    "operationId": "buildLinkage",
-                    "description": "Build a linkage from the imported asset.",
-                    "requestBody": {"asset_id": "$response.body#/id"},
-                },
             },
         },
         400: {"description": "The body is malformed (`malformed-request`).", "model": Problem},
@@ -156,11 +151,6 @@ async def import_asset(
                 "SegmentAsset": {
                     "operationId": "segmentAsset",
                     "description": "Segment the imported asset.",
-                    "requestBody": {"asset_id": "$response.body#/id"},
-                },
-                "BuildLinkage": {
-                    "operationId": "buildLinkage",
-                    "description": "Build a linkage from the imported asset.",
                     "requestBody": {"asset_id": "$response.body#/id"},
                 },
             },

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,6 +28,7 @@ from handlers.errors import (
     ValidationFailed,
 )
 from handlers.kit.paths import EXAMPLES_DIR
+from handlers.kit.tasks import to_the_end
 from handlers.kit.timestamps import rfc3339
 from handlers.settings import Settings
 from simengine.assets import AssetRejected, PackageTooLarge, resolve_server_file
@@ -113,7 +114,7 @@ class AssetService:
         from a worker thread, the last of these calls with bytes_staged == bytes_total; then
         with (stages_done, stages_total) by the import child, on the event loop.
         """
-        self._require_project(fields.project_id)
+        self.require_project(fields.project_id)
         asset_id = new_asset_id()
         staging = self.store.stage(asset_id)
 
@@ -126,12 +127,24 @@ class AssetService:
             finally:
                 self.store.discard(staging)
 
-        return await _to_the_end(staged())
+        return await to_the_end(staged())
 
     async def import_path(self, fields: AssetFields, source_path: str) -> AssetDocument:
         """Import a file under an import root of this server (e.g. `examples/...`)."""
-        self._require_project(fields.project_id)
-        source = self._server_file(source_path)
+        self.require_project(fields.project_id)
+        return await self._import_file(fields, self._server_file(source_path))
+
+    async def import_derived(
+        self, fields: AssetFields, package: Path, derived_from: dict[str, str]
+    ) -> AssetDocument:
+        """Import a zip package this server wrote (a linkage's URDF and meshes), checked
+        like any upload; the asset records what it was `derived_from`."""
+        self.require_project(fields.project_id)
+        return await self._import_file(fields, package, derived_from=derived_from)
+
+    async def _import_file(
+        self, fields: AssetFields, source: Path, *, derived_from: dict[str, str] | None = None
+    ) -> AssetDocument:
         asset_id = new_asset_id()
         staging = self.store.stage(asset_id)
 
@@ -139,11 +152,18 @@ class AssetService:
             try:
                 with open(source, "rb") as handle:
                     digest = await asyncio.to_thread(self._copy, handle, staging.upload)
-                return await self._import(asset_id, staging, fields, digest, filename=source.name)
+                return await self._import(
+                    asset_id,
+                    staging,
+                    fields,
+                    digest,
+                    filename=source.name,
+                    derived_from=derived_from,
+                )
             finally:
                 self.store.discard(staging)
 
-        return await _to_the_end(staged())
+        return await to_the_end(staged())
 
     def get(self, asset_id: str) -> AssetDocument:
         """The asset (404 if unknown)."""
@@ -201,6 +221,7 @@ class AssetService:
         *,
         filename: str | None,
         on_progress: ImportProgress | None = None,
+        derived_from: dict[str, str] | None = None,
     ) -> AssetDocument:
         request = ImportRequest(
             filename=filename,
@@ -230,9 +251,10 @@ class AssetService:
             "warnings": list(report["warnings"])[:256],
             "check": report["check"],
             "tags": list(dict.fromkeys(fields.tags)),
+            "derived_from": derived_from,
             "created_at": rfc3339(),
         }
-        self._require_project(fields.project_id)  # archived while the import ran
+        self.require_project(fields.project_id)  # archived while the import ran
         await asyncio.to_thread(self.store.publish, staging, document)
         return document
 
@@ -270,18 +292,9 @@ class AssetService:
         except AssetRejected as exc:
             raise ValidationFailed.at("/source_path", exc.reason) from exc
 
-    def _require_project(self, project_id: str | None) -> None:
-        if project_id is None:
-            return
-        if self._check_project is None:
+    def require_project(self, project_id: str | None) -> None:
+        """Refuse a project that does not exist or is archived (NotFoundError, ConflictError)."""
+        if project_id is not None and self._check_project is None:
             raise NotFoundError.resource("project", project_id)
-        self._check_project(project_id)
-
-
-async def _to_the_end(work: Coroutine[Any, Any, AssetDocument]) -> AssetDocument:
-    """Await an import that finishes even if the request is cancelled (the client went
-    away, the server stops): its child, its publishing rename and the removal of its
-    staging folder then still happen in order, never half."""
-    task = asyncio.ensure_future(work)
-    task.add_done_callback(lambda done: done.cancelled() or done.exception())
-    return await asyncio.shield(task)
+        if project_id is not None and self._check_project is not None:
+            self._check_project(project_id)

@@ -129,6 +129,7 @@ class AssetStore:
             document = json.loads(path.read_bytes())
         except (FileNotFoundError, NotADirectoryError):
             raise NotFoundError.resource("asset", asset_id) from None
+        document.setdefault("derived_from", None)  # stored before assets could be derived
         with self._lock:
             self._cache[asset_id] = document
         return document  # type: ignore[no-any-return]

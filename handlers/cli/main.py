@@ -1,5 +1,5 @@
 """The `qers` command line: offline validation against the contracts; runs (see cli_run);
-assets (see cli_assets)."""
+assets (see cli_assets); design (see cli_design)."""
 
 import json
 import sys
@@ -10,6 +10,7 @@ import typer
 
 from handlers.cli import assets as cli_assets
 from handlers.cli import bench as cli_bench
+from handlers.cli import design as cli_design
 from handlers.cli import run as cli_run
 from handlers.kit.contracts import ContractLoadError, ContractRegistry, UnknownSchema
 
@@ -83,6 +84,7 @@ app.command("scenarios")(cli_run.scenarios)
 app.command("profiles")(cli_run.profiles)
 app.add_typer(cli_bench.app, name="bench")
 app.add_typer(cli_assets.app, name="assets")
+app.add_typer(cli_design.app, name="design")
 
 
 @app.command()

@@ -8,25 +8,8 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from generated.models import (
-    LinkageRequest,
-    LinkageResult,
-    Plan,
-    PlanRequest,
-    SegmentRequest,
-    SegmentResult,
-)
+from generated.models import Plan, PlanRequest
 from handlers.errors import NotImplementedOperation
-
-
-class DesignNotBuilt:
-    """`DesignHandler` operations that are not implemented yet."""
-
-    async def segment_asset(self, *, body: SegmentRequest, response: Response) -> SegmentResult:
-        raise NotImplementedOperation("segmentAsset")
-
-    async def build_linkage(self, *, body: LinkageRequest, response: Response) -> LinkageResult:
-        raise NotImplementedOperation("buildLinkage")
 
 
 class AiNotBuilt:

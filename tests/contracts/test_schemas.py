@@ -61,8 +61,10 @@ EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str, set[str]]] = {
     ("get", "/api/assets/{asset_id}"): ("getAsset", "assets", {"200"}),
     ("get", "/api/assets/{asset_id}/package"): ("getAssetPackage", "assets", {"200"}),
     ("get", "/api/assets/{asset_id}/preview.png"): ("getAssetPreview", "assets", {"200"}),
-    ("post", "/api/design/segment"): ("segmentAsset", "design", {"200"}),
-    ("post", "/api/design/linkage"): ("buildLinkage", "design", {"200"}),
+    ("post", "/api/design/segment"): ("segmentAsset", "design", {"201"}),
+    ("get", "/api/design/segmentations/{segmentation_id}"): ("getSegmentation", "design", {"200"}),
+    ("post", "/api/design/linkage"): ("buildLinkage", "design", {"201"}),
+    ("get", "/api/design/linkages/{linkage_id}"): ("getLinkage", "design", {"200"}),
     ("post", "/api/sim/run"): ("startSimRun", "sim", {"200", "202"}),
     ("get", "/api/sim/{job_id}/status"): ("getSimJobStatus", "sim", {"200"}),
     ("get", "/api/sim/{job_id}/metrics"): ("getSimJobMetrics", "sim", {"200"}),
@@ -79,7 +81,15 @@ EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str, set[str]]] = {
     ("get", "/api/sim/batch/{batch_id}/evaluate"): ("evaluateBatch", "batch", {"200"}),
     ("post", "/api/sim/compare"): ("compareRuns", "batch", {"200"}),
 }
-CREATE_OPERATIONS = {"createRun", "startSimRun", "createBatch", "createProject", "importAsset"}
+CREATE_OPERATIONS = {
+    "createRun",
+    "startSimRun",
+    "createBatch",
+    "createProject",
+    "importAsset",
+    "segmentAsset",
+    "buildLinkage",
+}
 TAGS = {
     "health",
     "runs",
@@ -118,7 +128,7 @@ REQUIRED_TYPES = {
     "AssetList",
     "AssetImportRequest",
     "SegmentRequest",
-    "SegmentResult",
+    "Segmentation",
     "LinkageRequest",
     "LinkageResult",
     "SimRunRequest",
@@ -559,7 +569,24 @@ INVALID = [
     ("SimRunRequest", {"steps": 1.5}),
     ("ProjectCreate", {"name": ""}),
     ("AssetImportRequest", {"name": "x", "format": "urdf", "files": []}),
-    ("SegmentRequest", {"asset_id": "ast_x", "max_parts": 0}),
+    ("SegmentRequest", {"asset_id": "ast_x", "method": "links", "max_parts": 0}),
+    ("SegmentRequest", {"asset_id": "ast_x"}),
+    ("SegmentRequest", {"asset_id": "ast_x", "method": "voxels"}),
+    ("SegmentRequest", {"asset_id": "ast_x", "method": "links", "density_kg_m3": 0}),
+    ("SegmentRequest", {"asset_id": "ast_x", "method": "links", "decomposition": {"x": 1}}),
+    ("LinkageRequest", {"segmentation_id": "seg_x", "robot_name": "r", "root": "a"}),
+    (
+        "LinkageRequest",
+        {
+            "segmentation_id": "seg_x",
+            "robot_name": "r",
+            "root": "a",
+            "joints": [{"name": "j", "type": "ball", "parent": "a", "child": "b"}],
+        },
+    ),
+    ("LinkOverride", {"part": "a", "inertia_kg_m2": [[1.0, 0.0], [0.0, 1.0]]}),
+    ("JointLimit", {"lower": 0.0, "upper": 1.0, "effort": -1.0, "velocity": 1.0}),
+    ("VerifyOptions", {"steps": 10001}),
     ("PlanRequest", {"task": ""}),
     ("Vector3", [0.0, 0.0]),
     ("Quaternion", [0.0, 0.0, 0.0]),
@@ -684,7 +711,7 @@ def test_openapi_has_no_forbidden_keywords_or_inline_objects() -> None:
 
 def test_exactly_the_expected_operations() -> None:
     found = {(method, path): op for path, method, op in operations()}
-    assert len(found) == 37
+    assert len(found) == 39
     assert set(found) == set(EXPECTED_OPERATIONS)
     for key, (operation_id, tag, successes) in EXPECTED_OPERATIONS.items():
         op = found[key]

@@ -1,0 +1,1 @@
+"""`/api/design`: segment an asset into parts, assemble them into a linkage, export a URDF."""
