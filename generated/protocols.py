@@ -424,9 +424,19 @@ class AiHandler(Protocol):
         self,
         *,
         body: PlanRequest,
+        idempotency_key: str | None,
         response: Response,
     ) -> Plan:
         """Generate a plan (review only) (`createPlan`)."""
+        ...
+
+    async def get_plan(
+        self,
+        *,
+        plan_id: str,
+        response: Response,
+    ) -> Plan:
+        """Get a plan (`getPlan`)."""
         ...
 
 

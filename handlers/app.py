@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from generated.api import build_app
 from generated.registry import HandlerRegistry
+from handlers.ai.api import AiApi
+from handlers.ai.service import PlanService
 from handlers.assets.api import AssetsApi
 from handlers.assets.service import AssetService
 from handlers.batch.api import BatchApi
@@ -25,7 +27,6 @@ from handlers.errors import ServiceUnavailable
 from handlers.health.api import HealthApi
 from handlers.health.service import HealthService
 from handlers.http.middleware import install_middleware
-from handlers.http.not_built import AiNotBuilt
 from handlers.http.problems import install_problem_handlers
 from handlers.idempotency.stores import store_for
 from handlers.isolation import forkserver
@@ -87,7 +88,15 @@ def create_handlers(settings: Settings, runs: RunService | None = None) -> Handl
         design=DesignApi(DesignService(settings, assets), runs.idempotency_keys),
         sim=SimApi(runs),
         benchmarks=BenchmarksApi(settings),
-        ai=AiNotBuilt(),
+        ai=AiApi(
+            PlanService(
+                settings,
+                catalogue=catalogue,
+                check_asset=assets.get,
+                check_project=runs.projects.require_open,
+            ),
+            runs.idempotency_keys,
+        ),
         profiles=ProfilesApi(catalogue),
         batch=BatchApi(batches, runs),
     )

@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     # Idempotency keys.
     idempotency_ttl_s: int = Field(default=86400, ge=86400, le=30 * 86400)
 
+    # The optional LLM planner (an OpenAI-compatible `/chat/completions`); unset: rules only.
+    planner_url: str | None = Field(
+        default=None, description="Base URL; `<url>/chat/completions` is called."
+    )
+    planner_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=60)
+    planner_api_key: SecretStr | None = Field(default=None, repr=False)
+    planner_timeout_s: float = Field(default=30.0, gt=0, le=600)
+
     @classmethod
     def from_env(cls) -> "Settings":
         """Settings read from the process environment."""
@@ -113,6 +121,15 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("planner_url", mode="before")
+    @classmethod
+    def _planner_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/") or None
+        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
         return value
 
     @field_validator("redis_url", mode="before")

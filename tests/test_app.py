@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from generated.models import Health
 from handlers.app import create_app, create_handlers
+from handlers.errors import NotImplementedOperation
 from handlers.kit.logging import configure_logging
 from handlers.settings import Settings
 
@@ -133,7 +134,19 @@ def test_body_over_the_limit_is_413(client: TestClient) -> None:
     _problem(response, 413)
 
 
-def test_not_built_yet_is_501_naming_the_operation(client: TestClient) -> None:
+class _NotBuiltAi:
+    """An `ai` handler whose operations are not built (as every operation once was)."""
+
+    async def create_plan(self, **_: object) -> None:
+        raise NotImplementedOperation("createPlan")
+
+    async def get_plan(self, **_: object) -> None:
+        raise NotImplementedOperation("getPlan")
+
+
+def test_not_built_yet_is_501_naming_the_operation(settings: Settings) -> None:
+    handlers = replace(create_handlers(settings), ai=_NotBuiltAi())
+    client = TestClient(create_app(settings, handlers=handlers))
     problem = _problem(client.post("/api/ai/plan", json={"task": "Reach the targets."}), 501)
     assert "createPlan" in problem["detail"]
 

@@ -5,37 +5,43 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import MISSING, BaseModel, ConfigDict, Field
 
-from generated.types import WHOLE_FLOAT_AS_INT
-
+from .PlanBudget_schema import PlanBudget
 from .ProfileName_schema import ProfileName
 
 
 class PlanRequest(BaseModel):
     """
-    Body of `POST /api/ai/plan`: describe a task; QERS proposes runs and batches to evaluate it. Nothing is executed: the plan is for review.
+    Body of `POST /api/ai/plan`: describe what you want to learn about a robot; QERS proposes the requests to find out. Nothing is executed: a person reviews the plan and submits its steps.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+    )
     task: Annotated[
-        str, Field(description="The task in plain language.", max_length=4000, min_length=1)
+        str,
+        Field(
+            description="The question, in plain language.",
+            max_length=4000,
+            min_length=1,
+        ),
     ]
-    scenario: Annotated[
+    asset_id: Annotated[
         str | MISSING,
         Field(
-            description="Restrict the plan to this scenario.",
-            examples=["arm_reach", "urdf_rollout"],
+            description="Robot to plan for (an imported asset; 404 if unknown). Not with `urdf_path`.",
+            examples=["ast_0c8e5f2a91b74d3e86a4f7b2"],
             max_length=64,
-            min_length=1,
-            pattern="^[a-z][a-z0-9_]{0,63}$",
-            title="ScenarioName",
+            min_length=5,
+            pattern="^ast_[a-z0-9_]{1,60}$",
+            title="AssetId",
         ),
     ] = MISSING
     urdf_path: Annotated[
         str | MISSING,
         Field(
-            description="Robot the plan should use.",
+            description="Robot to plan for (a URDF on the server). Not with `asset_id`.",
             examples=[
                 "examples/simple_robot.urdf",
                 "assets/ast_0c8e5f2a91b74d3e86a4f7b2/robot.urdf",
@@ -46,10 +52,36 @@ class PlanRequest(BaseModel):
             title="UrdfPath",
         ),
     ] = MISSING
+    scenario: Annotated[
+        str | MISSING,
+        Field(
+            description="Use this scenario (422 if unknown, or if it cannot take the robot given).",
+            examples=["arm_reach", "urdf_rollout"],
+            max_length=64,
+            min_length=1,
+            pattern="^[a-z][a-z0-9_]{0,63}$",
+            title="ScenarioName",
+        ),
+    ] = MISSING
     profiles: Annotated[
         list[ProfileName] | MISSING,
-        Field(description="Profiles the plan may use; absent: all.", max_length=32),
+        Field(
+            description="Reality profiles the plan may use (422 if one is unknown); absent: any.",
+            max_length=32,
+        ),
     ] = MISSING
-    max_steps: Annotated[
-        StrictInt, Field(description="Most plan steps to propose.", ge=1, le=50), WHOLE_FLOAT_AS_INT
-    ] = 10
+    budget: Annotated[
+        PlanBudget | MISSING,
+        Field(description="What the plan may cost; absent: the defaults."),
+    ] = MISSING
+    project_id: Annotated[
+        str | MISSING,
+        Field(
+            description="Project the plan and its proposed requests belong to (404 if unknown, 409 if archived).",
+            examples=["prj_4b1d7c93e0a24f6b9d35c8e1"],
+            max_length=64,
+            min_length=5,
+            pattern="^prj_[a-z0-9_]{1,60}$",
+            title="ProjectId",
+        ),
+    ] = MISSING

@@ -9,24 +9,65 @@ from pydantic import BaseModel, Field, StrictInt
 
 from generated.types import WHOLE_FLOAT_AS_INT
 
-from .BatchRequest_schema import BatchRequest
-from .RunCreate_schema import RunCreate
+from .HttpMethod_schema import HttpMethod
+from .PlanBinding_schema import PlanBinding
+from .PlanCheck_schema import PlanCheck
+from .PlanOperation_schema import PlanOperation
+from .PlanStepId_schema import PlanStepId
+from .PlanStepRequest_schema import PlanStepRequest
 
 
 class PlanStep(BaseModel):
     """
-    One proposed step of a plan: a described run or batch request, ready to submit after review.
+    One proposed request: which operation, its exact body, what it takes from earlier steps, and how to read its result.
     """
 
-    index: Annotated[
-        StrictInt, Field(description="Position in the plan.", ge=0, le=49), WHOLE_FLOAT_AS_INT
+    id: Annotated[
+        str,
+        Field(
+            description="Step name, unique in the plan.",
+            examples=["baseline"],
+            max_length=32,
+            min_length=1,
+            pattern="^[a-z][a-z0-9_]{0,31}$",
+            title="PlanStepId",
+        ),
     ]
-    description: Annotated[str, Field(description="What the step does and why.", max_length=2000)]
-    run: Annotated[
-        RunCreate | None,
-        Field(description="Proposed `POST /v1/runs` body; null if the step is not a run."),
+    operation: Annotated[PlanOperation, Field(description="The operationId to call.")]
+    method: Annotated[HttpMethod, Field(description="HTTP method.")]
+    path: Annotated[
+        str,
+        Field(
+            description="Path template of the operation (path parameters in braces, filled by `bindings`).",
+            max_length=200,
+            min_length=1,
+        ),
     ]
-    batch: Annotated[
-        BatchRequest | None,
-        Field(description="Proposed `POST /api/sim/batch` body; null if the step is not a batch."),
+    request: Annotated[
+        PlanStepRequest | None,
+        Field(description="The JSON body to send; null for an operation without one."),
     ]
+    bindings: Annotated[
+        list[PlanBinding],
+        Field(
+            description="Values taken from earlier steps' responses before sending.", max_length=32
+        ),
+    ]
+    depends_on: Annotated[
+        list[PlanStepId], Field(description="Steps whose responses this one needs.", max_length=50)
+    ]
+    checks: Annotated[
+        list[PlanCheck],
+        Field(description="Success criteria to read off the response.", max_length=32),
+    ]
+    runs: Annotated[
+        StrictInt,
+        Field(description="Runs this step creates (batch children included).", ge=0, le=1000),
+        WHOLE_FLOAT_AS_INT,
+    ]
+    steps_total: Annotated[
+        StrictInt,
+        Field(description="Simulation steps it asks for, summed over its runs.", ge=0, le=10000000),
+        WHOLE_FLOAT_AS_INT,
+    ]
+    rationale: Annotated[str, Field(description="Why this step.", max_length=2000)]

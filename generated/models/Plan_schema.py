@@ -7,13 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from .PlanBudget_schema import PlanBudget
+from .PlanCost_schema import PlanCost
 from .PlanStep_schema import PlanStep
+from .ProjectId_schema import ProjectId
 from .WarningMessage_schema import WarningMessage
 
 
 class Plan(BaseModel):
     """
-    A generated plan. Review only: QERS never executes it; submit its requests yourself.
+    A generated plan, stored. Review only: QERS never executes it; a person submits its steps.
     """
 
     id: Annotated[
@@ -27,21 +30,41 @@ class Plan(BaseModel):
             title="PlanId",
         ),
     ]
-    created_at: Annotated[AwareDatetime, Field(description="When the plan was generated.")]
+    created_at: Annotated[AwareDatetime, Field(description="When the plan was made.")]
     review_required: Annotated[
-        Literal[True], Field(description="Always true: plans are proposals.")
+        Literal[True], Field(description="Always true: a plan is a proposal.")
     ]
     generator: Annotated[
         str,
-        Field(description="What produced the plan (e.g. `rules@1`).", max_length=64),
+        Field(
+            description="What produced it.",
+            examples=["rules@1"],
+            max_length=64,
+            min_length=1,
+            pattern="^(rules@[0-9]{1,3}|llm:[\\x21-\\x7E]{1,60})$",
+            title="PlanGenerator",
+        ),
     ]
     task: Annotated[str, Field(description="The task as given.", max_length=4000)]
-    summary: Annotated[str, Field(description="Short summary of the plan.", max_length=2000)]
-    steps: Annotated[list[PlanStep], Field(description="Proposed steps, in order.", max_length=50)]
+    project_id: Annotated[ProjectId | None, Field(description="Project given, if any.")]
+    summary: Annotated[str, Field(description="One-line summary.", max_length=2000)]
+    rationale: Annotated[
+        str,
+        Field(description="Why these scenarios, profiles and sizes.", max_length=4000),
+    ]
+    budget: Annotated[PlanBudget, Field(description="The budget it respects.")]
+    cost: Annotated[PlanCost, Field(description="What it asks for in all (within `budget`).")]
+    steps: Annotated[
+        list[PlanStep],
+        Field(
+            description="The steps, in order; a step only depends on steps before it.",
+            max_length=50,
+        ),
+    ]
     warnings: Annotated[
         list[WarningMessage],
         Field(
-            description="Caveats (assumptions made, requests that could not be honoured).",
+            description="What could not be mapped or honoured, and what was assumed.",
             max_length=100,
         ),
     ]

@@ -29,6 +29,8 @@ from generated.models.BenchmarkProfileResult_schema import BenchmarkProfileResul
 from generated.models.BenchmarkReport_schema import BenchmarkReport
 from generated.models.BenchmarkScenarioResult_schema import BenchmarkScenarioResult
 from generated.models.BenchmarkSuite_schema import BenchmarkSuite
+from generated.models.BindingTarget_schema import BindingTarget
+from generated.models.CheckOp_schema import CheckOp
 from generated.models.CompareEntry_schema import CompareEntry
 from generated.models.CompareRequest_schema import CompareRequest
 from generated.models.CompareResult_schema import CompareResult
@@ -47,6 +49,7 @@ from generated.models.GapPerformance_schema import GapPerformance
 from generated.models.GapWidth_schema import GapWidth
 from generated.models.Health_schema import Health
 from generated.models.HealthStatus_schema import HealthStatus
+from generated.models.HttpMethod_schema import HttpMethod
 from generated.models.InertiaRow_schema import InertiaRow
 from generated.models.InertiaSource_schema import InertiaSource
 from generated.models.InertiaValue_schema import InertiaValue
@@ -84,8 +87,15 @@ from generated.models.ParameterRange_schema import ParameterRange
 from generated.models.Part_schema import Part
 from generated.models.PartHull_schema import PartHull
 from generated.models.Plan_schema import Plan
+from generated.models.PlanBinding_schema import PlanBinding
+from generated.models.PlanBudget_schema import PlanBudget
+from generated.models.PlanCheck_schema import PlanCheck
+from generated.models.PlanCost_schema import PlanCost
+from generated.models.PlanOperation_schema import PlanOperation
 from generated.models.PlanRequest_schema import PlanRequest
 from generated.models.PlanStep_schema import PlanStep
+from generated.models.PlanStepId_schema import PlanStepId
+from generated.models.PlanStepRequest_schema import PlanStepRequest
 from generated.models.Problem_schema import Problem
 from generated.models.ProfileEvaluation_schema import ProfileEvaluation
 from generated.models.ProfileName_schema import ProfileName
@@ -174,6 +184,8 @@ __all__ = [
     "BenchmarkReport",
     "BenchmarkScenarioResult",
     "BenchmarkSuite",
+    "BindingTarget",
+    "CheckOp",
     "CompareEntry",
     "CompareRequest",
     "CompareResult",
@@ -192,6 +204,7 @@ __all__ = [
     "GapWidth",
     "Health",
     "HealthStatus",
+    "HttpMethod",
     "InertiaRow",
     "InertiaSource",
     "InertiaValue",
@@ -229,8 +242,15 @@ __all__ = [
     "Part",
     "PartHull",
     "Plan",
+    "PlanBinding",
+    "PlanBudget",
+    "PlanCheck",
+    "PlanCost",
+    "PlanOperation",
     "PlanRequest",
     "PlanStep",
+    "PlanStepId",
+    "PlanStepRequest",
     "Problem",
     "ProfileEvaluation",
     "ProfileName",

@@ -5,7 +5,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 
 from generated.deps import ai_handler
 from generated.models import Plan, PlanRequest, Problem
@@ -17,13 +17,33 @@ router = APIRouter(tags=["ai"])
     "/api/ai/plan",
     operation_id="createPlan",
     summary="Generate a plan (review only)",
-    description="Turns a task description into proposed run and batch requests. Nothing is executed or stored for execution: the plan is for a person to review and submit.",
-    status_code=200,
+    description="Turns a task description into a stored plan of concrete QERS requests (runs, a batch across reality profiles, its evaluation, comparisons) within a budget, for a person to review and submit. Nothing is executed. The default planner (`rules@1`) is deterministic: the same request gives the same steps. With `QERS_PLANNER_URL` set, an LLM proposes the plan; its answer is checked like any untrusted input, and the rules planner answers whenever nothing valid remains.",
+    status_code=201,
     response_model=Plan,
     responses={
-        200: {"description": "The proposed plan."},
+        201: {
+            "description": "The stored plan.",
+            "headers": {
+                "Location": {
+                    "description": "URL of the created resource.",
+                    "schema": {"type": "string", "maxLength": 2048},
+                }
+            },
+            "links": {
+                "GetPlan": {
+                    "operationId": "getPlan",
+                    "description": "Read the plan again.",
+                    "parameters": {"plan_id": "$response.body#/id"},
+                }
+            },
+        },
         400: {
             "description": "The body is not well-formed JSON or not UTF-8 (`malformed-request`).",
+            "model": Problem,
+        },
+        404: {"description": "Unknown `asset_id` or `project_id` (`not-found`).", "model": Problem},
+        409: {
+            "description": "The project is archived (`conflict`), or a request with the same `Idempotency-Key` is still being processed (`idempotency-in-progress`).",
             "model": Problem,
         },
         413: {
@@ -35,6 +55,46 @@ router = APIRouter(tags=["ai"])
             "model": Problem,
         },
         422: {
+            "description": "A value is invalid (`validation`): an unknown scenario or profile, `asset_id` together with `urdf_path`, a scenario that cannot take the robot given, a budget too small for a single run of the scenario; or the `Idempotency-Key` was already used with a different body (`idempotency-key-reused`).",
+            "model": Problem,
+        },
+        "default": {
+            "description": "Any other error (e.g. 401/403 once auth is enabled, 500).",
+            "model": Problem,
+        },
+    },
+)
+async def create_plan(
+    request: Request,
+    response: Response,
+    body: PlanRequest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Makes retries safe: the same key with the same body replays the first response (status and body) without creating anything; the same key with a different body → 422; while the first request is still in flight → 409. Keys are kept at least 24 hours.",
+            min_length=1,
+            max_length=255,
+            pattern="^[\\x21-\\x7E]{1,255}$",
+        ),
+    ] = None,
+) -> Plan:
+    return await ai_handler(request).create_plan(
+        body=body, idempotency_key=idempotency_key, response=response
+    )
+
+
+@router.get(
+    "/api/ai/plans/{plan_id}",
+    operation_id="getPlan",
+    summary="Get a plan",
+    description="A stored plan.",
+    status_code=200,
+    response_model=Plan,
+    responses={
+        200: {"description": "The plan."},
+        404: {"description": "No plan has this id (`not-found`).", "model": Problem},
+        422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
         },
@@ -44,9 +104,12 @@ router = APIRouter(tags=["ai"])
         },
     },
 )
-async def create_plan(
+async def get_plan(
     request: Request,
     response: Response,
-    body: PlanRequest,
+    plan_id: Annotated[
+        str,
+        Path(description="Plan id.", min_length=5, max_length=64, pattern="^pln_[a-z0-9_]{1,60}$"),
+    ],
 ) -> Plan:
-    return await ai_handler(request).create_plan(body=body, response=response)
+    return await ai_handler(request).get_plan(plan_id=plan_id, response=response)

@@ -74,7 +74,8 @@ EXPECTED_OPERATIONS: dict[tuple[str, str], tuple[str, str, set[str]]] = {
     ("get", "/api/sim/metrics/{run_id}"): ("getSimRunMetrics", "sim", {"200"}),
     ("get", "/api/sim/report/{run_id}"): ("getSimRunReport", "sim", {"200"}),
     ("get", "/api/benchmarks/latest"): ("getLatestBenchmark", "benchmarks", {"200"}),
-    ("post", "/api/ai/plan"): ("createPlan", "ai", {"200"}),
+    ("post", "/api/ai/plan"): ("createPlan", "ai", {"201"}),
+    ("get", "/api/ai/plans/{plan_id}"): ("getPlan", "ai", {"200"}),
     ("get", "/api/reality-profiles"): ("listRealityProfiles", "profiles", {"200"}),
     ("post", "/api/sim/batch"): ("createBatch", "batch", {"201", "202"}),
     ("get", "/api/sim/batch/{batch_id}"): ("getBatch", "batch", {"200"}),
@@ -89,6 +90,7 @@ CREATE_OPERATIONS = {
     "importAsset",
     "segmentAsset",
     "buildLinkage",
+    "createPlan",
 }
 TAGS = {
     "health",
@@ -588,6 +590,9 @@ INVALID = [
     ("JointLimit", {"lower": 0.0, "upper": 1.0, "effort": -1.0, "velocity": 1.0}),
     ("VerifyOptions", {"steps": 10001}),
     ("PlanRequest", {"task": ""}),
+    ("PlanRequest", {"task": "x", "budget": {"max_runs": 0}}),
+    ("PlanRequest", {"task": "x", "max_steps": 3}),
+    ("PlanBudget", {"max_steps_total": 10000001}),
     ("Vector3", [0.0, 0.0]),
     ("Quaternion", [0.0, 0.0, 0.0]),
     ("MetricValue", float("inf")),
@@ -711,7 +716,7 @@ def test_openapi_has_no_forbidden_keywords_or_inline_objects() -> None:
 
 def test_exactly_the_expected_operations() -> None:
     found = {(method, path): op for path, method, op in operations()}
-    assert len(found) == 39
+    assert len(found) == 40
     assert set(found) == set(EXPECTED_OPERATIONS)
     for key, (operation_id, tag, successes) in EXPECTED_OPERATIONS.items():
         op = found[key]
