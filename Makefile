@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FUZZ_PORT ?= 8765
 
-.PHONY: install generate check-generated lint typecheck test serve fuzz bench check clean
+.PHONY: install browser generate check-generated lint typecheck test serve fuzz bench check clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found"; exit 1; }
@@ -17,6 +17,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The browser tests drive Debian's chromium through Playwright (no browser download): install
+# it when it is missing (needs root or sudo; about 500 MB).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 generate: $(STAMP)
 	$(PY) -m codegen generate
@@ -32,7 +41,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collects no tests: reported, not treated as a failure.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q || { rc=$$?; [ $$rc -eq 5 ] && echo 'pytest: no tests collected (exit 5)' || exit $$rc; }
 
 serve: $(STAMP)
@@ -43,7 +52,7 @@ fuzz: $(STAMP)
 	$(PY) -m tests.contract.fuzz --port $(FUZZ_PORT) --mode embedded
 	$(PY) -m tests.contract.fuzz --port $(FUZZ_PORT) --mode queued
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(PY) -m bench
 
 check: lint typecheck check-generated test

@@ -25,6 +25,7 @@ BENCHES = (
     "bench.batch_evaluate",
     "bench.asset_import",
     "bench.design_loop",
+    "bench.web_paint",
 )
 _RESULT = re.compile(re.escape(PREFIX) + r"(.*?\((?:target [^)]*)\) (?:PASS|MISS))")
 

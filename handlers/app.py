@@ -26,6 +26,7 @@ from handlers.design.service import DesignService
 from handlers.errors import ServiceUnavailable
 from handlers.health.api import HealthApi
 from handlers.health.service import HealthService
+from handlers.http.docs import install_offline_docs
 from handlers.http.middleware import install_middleware
 from handlers.http.problems import install_problem_handlers
 from handlers.idempotency.stores import store_for
@@ -40,6 +41,7 @@ from handlers.runs.api import RunsApi
 from handlers.runs.service import RunService
 from handlers.settings import Settings
 from handlers.sim.api import SimApi
+from handlers.web.api import install_dashboard
 
 _log = structlog.get_logger("qers.app")
 
@@ -108,7 +110,10 @@ def create_app(
     """Build the QERS app; `handlers` lets tests wire other handler objects."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    app = build_app(docs_url="/docs", redoc_url=None, lifespan=_lifespan)
+    # FastAPI's own docs pages load Swagger UI from a CDN: these serve every asset from here.
+    app = build_app(docs_url=None, redoc_url=None, lifespan=_lifespan)
+    install_offline_docs(app)
+    install_dashboard(app)
     app.state.settings = settings
     app.state.run_service = None
     if handlers is None:
