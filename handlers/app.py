@@ -131,6 +131,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # run needs them.
     runs: RunService | None = app.state.run_service
     await asyncio.to_thread(runs.warm_up if runs is not None else forkserver.ensure_running)
+    if runs is not None and not runs.queued:
+        await asyncio.to_thread(_recover, runs)
     reconciler = None
     if runs is not None and runs.queued:
         interval_s = app.state.settings.reconcile_interval_s
@@ -155,3 +157,13 @@ async def _reconcile_forever(runs: RunService, interval_s: float) -> None:
         if lost:
             _log.warning("failed runs of lost workers", run_ids=lost)
         await asyncio.sleep(interval_s)
+
+
+def _recover(runs: RunService) -> None:
+    """Embedded mode: fail SERVER_LOST the runs left unfinished by API processes that died."""
+    try:
+        runs.reconcile()
+    except ServiceUnavailable:
+        pass  # RUNS_DIR is unusable: health says so, and reads recover what they meet
+    except Exception:
+        _log.exception("recovering the runs of lost server processes failed")

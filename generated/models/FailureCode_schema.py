@@ -8,7 +8,7 @@ from enum import StrEnum
 
 class FailureCode(StrEnum):
     """
-    Why a run FAILED (closed set; `failure_reason` carries the human-readable detail). `ENGINE_CRASH`: the physics child died from a signal (e.g. SIGSEGV); `TIMEOUT`: wall-clock time exceeded `max_duration_s`; `RESOURCE_LIMIT`: CPU-time or memory limit exceeded; `INVALID_ASSET`: the robot or mesh files were rejected while loading; `DIVERGED`: NaN/infinite state or runaway energy; `WORKER_LOST`: the worker running the job disappeared (killed, host lost); `INTERNAL`: a server-side bug. Cancellation is not a failure: a cancelled run has status `CANCELLED` and `failure_code` null.
+    Why a run FAILED (closed set; `failure_reason` carries the human-readable detail). `ENGINE_CRASH`: the physics child died from a signal (e.g. SIGSEGV); `TIMEOUT`: wall-clock time exceeded `max_duration_s`; `RESOURCE_LIMIT`: CPU-time or memory limit exceeded; `INVALID_ASSET`: the robot or mesh files were rejected while loading; `DIVERGED`: NaN/infinite state or runaway energy; `WORKER_LOST`: the worker running the job disappeared (killed, host lost); `SERVER_LOST`: the API process that ran the run in the embedded mode died (killed, host restarted) before the run finished; partial output kept; `INTERNAL`: a server-side bug. Cancellation is not a failure: a cancelled run has status `CANCELLED` and `failure_code` null.
     """
 
     ENGINE_CRASH = "ENGINE_CRASH"
@@ -17,4 +17,5 @@ class FailureCode(StrEnum):
     INVALID_ASSET = "INVALID_ASSET"
     DIVERGED = "DIVERGED"
     WORKER_LOST = "WORKER_LOST"
+    SERVER_LOST = "SERVER_LOST"
     INTERNAL = "INTERNAL"

@@ -29,6 +29,7 @@ from handlers.runs.cursor import RunFilters
 from handlers.runs.ids import new_run_id
 from handlers.runs.liveness import LostRuns
 from handlers.runs.record import FINISHED
+from handlers.runs.recovery import ServerLostRuns
 from handlers.runs.request import (
     AssetDirectory,
     NoProjects,
@@ -90,6 +91,7 @@ class RunService:
             if queue is None
             else LostRuns(lambda: self._store, queue, settings=settings, ended=self._ended)
         )
+        self._recovery = ServerLostRuns(lambda: self._store, ended=self._ended)
 
     @property
     def queue(self) -> RunQueue | None:
@@ -207,7 +209,7 @@ class RunService:
         The folder is written before the child starts (tried the other way round, with
         the fsyncs overlapping the child: no gain measurable on this machine)."""
         run_id = run["id"]
-        self._store.create(run, files)
+        self._store.create(run, self._recovery.owned(files))
         cancel = self._cancels.setdefault(run_id, threading.Event())
         progress = runrecord.ProgressWriter(self._store, run, interval_s=PROGRESS_INTERVAL_S)
         try:
@@ -265,8 +267,8 @@ class RunService:
         return await self._settled(run_id)
 
     def reconcile(self) -> list[str]:
-        """Fail `WORKER_LOST` every queued-mode run whose worker stopped beating."""
-        return self._lost.reconcile() if self._lost is not None else []
+        """Fail the runs of dead executors: WORKER_LOST (queued), SERVER_LOST (embedded)."""
+        return self._lost.reconcile() if self._lost is not None else self._recovery.reconcile()
 
     async def _settled(self, run_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + CANCEL_WAIT_S
@@ -277,17 +279,20 @@ class RunService:
         return run
 
     def get(self, run_id: str) -> dict[str, Any]:
-        """One run document (404 when unknown); a queued-mode run whose worker is gone
-        is failed `WORKER_LOST` on the spot rather than shown RUNNING."""
+        """One run document (404 when unknown); a run whose worker (queued) or server
+        process (embedded) is gone is failed on the spot rather than shown RUNNING."""
         run = self._store.get(run_id)
-        if self._lost is not None and run["status"] == "RUNNING":
-            run = self._lost.checked(run)
-        return run
+        if self._lost is None:
+            return self._recovery.checked(run)
+        return self._lost.checked(run) if run["status"] == "RUNNING" else run
 
     def list(self, **filters: Any) -> tuple[list[dict[str, Any]], str | None]:
         """A page of runs, newest first (including what workers wrote meanwhile)."""
         self._store.sync_changes()
-        return self._store.list(**filters)
+        items, cursor = self._store.list(**filters)
+        if self._lost is None:  # embedded: runs of a dead server process end SERVER_LOST
+            items = [self._recovery.checked(run) for run in items]
+        return items, cursor
 
     def count(self, **filters: Any) -> int:
         """How many runs match `filters` (RunFilters' names), whoever wrote them."""
