@@ -86,6 +86,8 @@ class Operation:
     parameters: tuple[Parameter, ...]
     body: RequestBody | None
     responses: tuple[Response, ...]
+    # The operation's `security` requirements as written; None when it declares none.
+    security: list[JsonObject] | None = None
 
     @property
     def body_model(self) -> str | None:
@@ -204,6 +206,7 @@ def _operations(contracts: Contracts, items: JsonObject, *, section: str) -> tup
                         _response(contracts, str(status), resp, where=where)
                         for status, resp in (op.get("responses") or {}).items()
                     ),
+                    security=op.get("security"),
                 )
             )
     return tuple(operations)

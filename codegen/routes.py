@@ -151,8 +151,11 @@ def _form_view(contracts: Contracts, op: Operation) -> FormView:
 
 
 def _openapi_extra(op: Operation) -> str | None:
-    """Extensions, and a multipart body as the contract writes it (FastAPI sees no body)."""
+    """Extensions, `security`, and a multipart body as the contract writes it (FastAPI sees
+    no body, and no security: the HTTP edge enforces it, see handlers/http/auth.py)."""
     extra: JsonObject = dict(op.extensions)
+    if op.security is not None:
+        extra["security"] = op.security
     if op.body is not None and op.body.is_form:
         extra["requestBody"] = _published(op.body.raw)
     return repr(extra) if extra else None

@@ -28,7 +28,7 @@ from generated.routers import (
 
 TITLE = "QERS"
 VERSION = "1.0.0"
-DESCRIPTION = "QERS runs robot simulations (PyBullet) in isolated processes and reports metrics, replays and\nsim-to-real gap figures. Every body is defined by a JSON Schema in `contracts/schemas/`.\n\n- **Versioning**: stable endpoints live under `/v1/`; a future `/v2/` will not break v1. Deprecated\n  operations are flagged here and answer with `Deprecation` and `Sunset` headers; v1 stays supported\n  for at least 6 months after a deprecation is announced. `/api/` serves the QERS dashboard API.\n- **Errors**: every error is an RFC 9457 problem document (`application/problem+json`, schema\n  `Problem`) with a `request_id`; validation problems list each failing value with a JSON pointer.\n- **Request ids**: send `X-Request-ID` (pattern of `RequestId`) to correlate; otherwise one is\n  generated. It is returned on every response.\n- **Execution**: without Redis, creating a run executes it synchronously and returns the finished\n  run; with Redis, creation answers 202 and workers execute it. Poll, or use webhooks.\n- **Idempotency**: create operations accept an `Idempotency-Key` header.\n- **Webhooks**: `options.webhook_url` receives a signed `WebhookEvent` (Standard Webhooks) when a run ends.\n- **Auth**: off by default. `ApiKeyAuth` (`X-API-Key` header) and `BearerAuth` (JWT) are declared so\n  SDKs carry them; no operation requires them yet. When an operator enables auth, requests without\n  valid credentials receive 401/403 problems.\n"
+DESCRIPTION = "QERS runs robot simulations (PyBullet) in isolated processes and reports metrics, replays and\nsim-to-real gap figures. Every body is defined by a JSON Schema in `contracts/schemas/`.\n\n- **Versioning**: stable endpoints live under `/v1/`; a future `/v2/` will not break v1. Deprecated\n  operations are flagged here and answer with `Deprecation` and `Sunset` headers; v1 stays supported\n  for at least 6 months after a deprecation is announced. `/api/` serves the QERS dashboard API.\n- **Errors**: every error is an RFC 9457 problem document (`application/problem+json`, schema\n  `Problem`) with a `request_id`; validation problems list each failing value with a JSON pointer.\n- **Request ids**: send `X-Request-ID` (pattern of `RequestId`) to correlate; otherwise one is\n  generated. It is returned on every response.\n- **Execution**: without Redis, creating a run executes it synchronously and returns the finished\n  run; with Redis, creation answers 202 and workers execute it. Poll, or use webhooks.\n- **Idempotency**: create operations accept an `Idempotency-Key` header.\n- **Webhooks**: `options.webhook_url` receives a signed `WebhookEvent` (Standard Webhooks) when a run ends.\n- **Auth**: every operation but the health checks takes `ApiKeyAuth` (`X-API-Key` header) or\n  `BearerAuth` (JWT), and needs a role (viewer, runner, admin; docs/security.md). The operator\n  chooses with `QERS_AUTH`; it is off by default, and then credentials are ignored. Without valid\n  credentials: 401 with `WWW-Authenticate`; without the role: 403.\n"
 TAGS: list[dict[str, Any]] = [
     {"name": "health", "description": "Liveness and readiness of the service."},
     {
@@ -64,13 +64,13 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "type": "apiKey",
         "in": "header",
         "name": "X-API-Key",
-        "description": "API key (enforced only when the operator enables auth).",
+        "description": "API key `qers_<key id>_<secret>` made with `qers keys create --role ROLE`, sent in `X-API-Key`; the key carries one role (viewer, runner, admin). Checked when `QERS_AUTH` includes `api_key`.",
     },
     "BearerAuth": {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
-        "description": "JWT bearer token carrying the caller's roles (enforced only when the operator enables auth).",
+        "description": "JWT (`Authorization: Bearer <token>`) validated following RFC 8725 (JWT Best Current Practices): the algorithm allow-list comes from the configured key only (HS256 for a shared secret, RS256 or ES256 for keys of a JWKS; never `none`), `exp`, `iss` and `aud` are required and checked (30 s leeway), and the role and projects come from configured claims (`qers_role`, `qers_projects` by default). Checked when `QERS_AUTH` includes `jwt`.",
     },
 }
 PROBLEM_MEDIA_TYPE = "application/problem+json"

@@ -15,6 +15,8 @@ from handlers.ai.api import AiApi
 from handlers.ai.service import PlanService
 from handlers.assets.api import AssetsApi
 from handlers.assets.service import AssetService
+from handlers.auth.service import Authenticator
+from handlers.auth.store import KeyStore
 from handlers.batch.api import BatchApi
 from handlers.batch.service import BatchService
 from handlers.benchmarks.api import BenchmarksApi
@@ -26,6 +28,7 @@ from handlers.design.service import DesignService
 from handlers.errors import ServiceUnavailable
 from handlers.health.api import HealthApi
 from handlers.health.service import HealthService
+from handlers.http.auth import install_auth
 from handlers.http.docs import install_offline_docs
 from handlers.http.middleware import install_middleware
 from handlers.http.problems import install_problem_handlers
@@ -121,8 +124,16 @@ def create_app(
         handlers = create_handlers(settings, app.state.run_service)
     app.state.handlers = handlers
     install_problem_handlers(app)
+    install_auth(app, create_gate(settings))  # inside the request context: 401s carry ids
     install_middleware(app, settings)
     return app
+
+
+def create_gate(settings: Settings) -> Authenticator | None:
+    """The auth gate `QERS_AUTH` asks for; None when auth is off."""
+    if not settings.auth:
+        return None
+    return Authenticator(settings, keys=KeyStore(settings.runs_dir))
 
 
 @asynccontextmanager
@@ -144,6 +155,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             reconciler.cancel()
 
 
+def _recover(runs: RunService) -> None:
+    """Embedded mode: fail SERVER_LOST the runs left unfinished by API processes that died."""
+    try:
+        runs.reconcile()
+    except ServiceUnavailable:
+        pass  # RUNS_DIR is unusable: health says so, and reads recover what they meet
+    except Exception:
+        _log.exception("recovering the runs of lost server processes failed")
+
+
 async def _reconcile_forever(runs: RunService, interval_s: float) -> None:
     """Fail WORKER_LOST the runs of dead workers, every `interval_s` (queued mode)."""
     while True:
@@ -157,13 +178,3 @@ async def _reconcile_forever(runs: RunService, interval_s: float) -> None:
         if lost:
             _log.warning("failed runs of lost workers", run_ids=lost)
         await asyncio.sleep(interval_s)
-
-
-def _recover(runs: RunService) -> None:
-    """Embedded mode: fail SERVER_LOST the runs left unfinished by API processes that died."""
-    try:
-        runs.reconcile()
-    except ServiceUnavailable:
-        pass  # RUNS_DIR is unusable: health says so, and reads recover what they meet
-    except Exception:
-        _log.exception("recovering the runs of lost server processes failed")

@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 JobBackend = Literal["embedded", "rq"]  # contracts/schemas/JobBackend.schema.json
+AuthMode = Literal["api_key", "jwt"]
+AUTH_MODES: tuple[AuthMode, ...] = ("api_key", "jwt")
+MIN_JWT_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key is at least as long as the hash
 MIB = 1024 * 1024
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -101,6 +104,20 @@ class Settings(BaseSettings):
     planner_api_key: SecretStr | None = Field(default=None, repr=False)
     planner_timeout_s: float = Field(default=30.0, gt=0, le=600)
 
+    # Authentication (docs/security.md). `auth`: off, api_key, jwt or api_key,jwt.
+    auth: Annotated[tuple[AuthMode, ...], NoDecode] = Field(
+        default=(), description="Enabled credential kinds; empty (QERS_AUTH=off): no auth."
+    )
+    auth_protect_docs: bool = False
+    jwt_secret: SecretStr | None = Field(default=None, repr=False, description="HS256 key.")
+    jwt_jwks: str | None = Field(
+        default=None, description="RS256/ES256 public keys: a JWKS file path or https URL."
+    )
+    jwt_issuer: str | None = Field(default=None, max_length=2048)
+    jwt_audience: str | None = Field(default=None, max_length=2048)
+    jwt_role_claim: str = Field(default="qers_role", min_length=1, max_length=200)
+    jwt_projects_claim: str = Field(default="qers_projects", min_length=1, max_length=200)
+
     @classmethod
     def from_env(cls) -> "Settings":
         """Settings read from the process environment."""
@@ -140,6 +157,40 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.startswith(_REDIS_SCHEMES):
             raise ValueError(f"must start with one of {', '.join(_REDIS_SCHEMES)}")
         return value
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _auth_modes(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [item.strip().lower() for item in value.split(",") if item.strip()]
+            if items in ([], ["off"]):
+                return ()
+            unknown = sorted(set(items) - set(AUTH_MODES))
+            if unknown:
+                raise ValueError(
+                    f"unknown mode {unknown[0]!r}: use off, api_key, jwt or api_key,jwt"
+                )
+            return tuple(mode for mode in AUTH_MODES if mode in items)
+        return value
+
+    @field_validator("jwt_jwks", "jwt_issuer", "jwt_audience", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _jwt_keys(self) -> "Settings":
+        if "jwt" not in self.auth:
+            return self
+        if (self.jwt_secret is None) == (self.jwt_jwks is None):
+            # One key kind, so the algorithm allow-list follows from it (RFC 8725 3.1).
+            raise ValueError("QERS_AUTH=jwt needs exactly one of QERS_JWT_SECRET, QERS_JWT_JWKS")
+        secret = self.jwt_secret
+        if secret is not None and len(secret.get_secret_value().encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(f"QERS_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
+        if not self.jwt_issuer or not self.jwt_audience:
+            raise ValueError("QERS_AUTH=jwt needs QERS_JWT_ISSUER and QERS_JWT_AUDIENCE")
+        return self
 
     @model_validator(mode="after")
     def _duration_within_ceiling(self) -> "Settings":

@@ -63,6 +63,7 @@ router = APIRouter(tags=["ai"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def create_plan(
     request: Request,
@@ -103,6 +104,7 @@ async def create_plan(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_plan(
     request: Request,

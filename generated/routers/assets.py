@@ -89,6 +89,7 @@ _import_asset_form = form_reader(
         },
     },
     openapi_extra={
+        "security": [{"ApiKeyAuth": []}, {"BearerAuth": []}],
         "requestBody": {
             "required": True,
             "description": "The file and its form fields.",
@@ -98,7 +99,7 @@ _import_asset_form = form_reader(
                     "encoding": {"file": {"contentType": "application/octet-stream"}},
                 }
             },
-        }
+        },
     },
 )
 async def import_asset(
@@ -181,6 +182,7 @@ async def import_asset(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def import_asset_from_path(
     request: Request,
@@ -220,6 +222,7 @@ async def import_asset_from_path(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def list_assets(
     request: Request,
@@ -278,6 +281,7 @@ async def list_assets(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_asset(
     request: Request,
@@ -317,6 +321,7 @@ async def get_asset(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_asset_package(
     request: Request,
@@ -354,6 +359,7 @@ async def get_asset_package(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_asset_preview(
     request: Request,

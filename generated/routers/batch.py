@@ -110,6 +110,7 @@ router = APIRouter(tags=["batch"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def create_batch(
     request: Request,
@@ -150,6 +151,7 @@ async def create_batch(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_batch(
     request: Request,
@@ -185,6 +187,7 @@ async def get_batch(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def evaluate_batch(
     request: Request,
@@ -232,6 +235,7 @@ async def evaluate_batch(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def compare_runs(
     request: Request,

@@ -28,6 +28,7 @@ router = APIRouter(tags=["benchmarks"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_latest_benchmark(
     request: Request,

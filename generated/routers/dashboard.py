@@ -31,6 +31,7 @@ router = APIRouter(tags=["dashboard"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def list_api_runs(
     request: Request,

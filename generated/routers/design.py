@@ -78,6 +78,7 @@ router = APIRouter(tags=["design"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def segment_asset(
     request: Request,
@@ -118,6 +119,7 @@ async def segment_asset(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_segmentation(
     request: Request,
@@ -202,6 +204,7 @@ async def get_segmentation(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def build_linkage(
     request: Request,
@@ -242,6 +245,7 @@ async def build_linkage(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_linkage(
     request: Request,

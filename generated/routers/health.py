@@ -27,6 +27,7 @@ router = APIRouter(tags=["health"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": []},
 )
 async def get_health(
     request: Request,
@@ -49,6 +50,7 @@ async def get_health(
             "model": Problem,
         },
     },
+    openapi_extra={"security": []},
 )
 async def get_api_health(
     request: Request,

@@ -27,6 +27,7 @@ router = APIRouter(tags=["profiles"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def list_reality_profiles(
     request: Request,

@@ -31,6 +31,7 @@ router = APIRouter(tags=["projects"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def list_projects(
     request: Request,
@@ -115,6 +116,7 @@ async def list_projects(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def create_project(
     request: Request,
@@ -155,6 +157,7 @@ async def create_project(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_project(
     request: Request,
@@ -204,6 +207,7 @@ async def get_project(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def update_project(
     request: Request,

@@ -41,6 +41,7 @@ router = APIRouter(tags=["runs"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def list_runs(
     request: Request,
@@ -225,6 +226,7 @@ async def list_runs(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def create_run(
     request: Request,
@@ -265,6 +267,7 @@ async def create_run(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_run(
     request: Request,
@@ -300,6 +303,7 @@ async def get_run(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_run_metrics(
     request: Request,
@@ -354,6 +358,7 @@ async def get_run_metrics(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_run_replay(
     request: Request,
@@ -417,6 +422,7 @@ async def get_run_replay(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def cancel_run(
     request: Request,

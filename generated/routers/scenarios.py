@@ -27,6 +27,7 @@ router = APIRouter(tags=["scenarios"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def list_scenarios(
     request: Request,

@@ -147,6 +147,7 @@ router = APIRouter(tags=["sim"])
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def start_sim_run(
     request: Request,
@@ -187,6 +188,7 @@ async def start_sim_run(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_sim_job_status(
     request: Request,
@@ -227,6 +229,7 @@ async def get_sim_job_status(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_sim_job_metrics(
     request: Request,
@@ -272,6 +275,7 @@ async def get_sim_job_metrics(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_sim_job_report(
     request: Request,
@@ -319,6 +323,7 @@ async def get_sim_job_report(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def cancel_sim_job(
     request: Request,
@@ -356,6 +361,7 @@ async def cancel_sim_job(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_sim_step(
     request: Request,
@@ -394,6 +400,7 @@ async def get_sim_step(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_sim_run_metrics(
     request: Request,
@@ -434,6 +441,7 @@ async def get_sim_run_metrics(
             "model": Problem,
         },
     },
+    openapi_extra={"security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]},
 )
 async def get_sim_run_report(
     request: Request,

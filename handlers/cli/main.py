@@ -1,5 +1,6 @@
 """The `qers` command line: offline validation against the contracts; runs (see cli_run);
-assets (see cli_assets); design (see cli_design); plans (see cli_plan)."""
+assets (see cli_assets); design (see cli_design); plans (see cli_plan); API keys
+(see cli_keys)."""
 
 import json
 import sys
@@ -11,6 +12,7 @@ import typer
 from handlers.cli import assets as cli_assets
 from handlers.cli import bench as cli_bench
 from handlers.cli import design as cli_design
+from handlers.cli import keys as cli_keys
 from handlers.cli import plan as cli_plan
 from handlers.cli import run as cli_run
 from handlers.kit.contracts import ContractLoadError, ContractRegistry, UnknownSchema
@@ -86,6 +88,7 @@ app.command("profiles")(cli_run.profiles)
 app.add_typer(cli_bench.app, name="bench")
 app.add_typer(cli_assets.app, name="assets")
 app.add_typer(cli_design.app, name="design")
+app.add_typer(cli_keys.app, name="keys")
 app.command("plan")(cli_plan.plan)
 
 

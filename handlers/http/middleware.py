@@ -136,7 +136,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
 def upload_routes(app: FastAPI) -> list[tuple[str, str]]:
     """(method, path) of every operation whose contract body is `multipart/form-data`."""
     found = []
-    for route in _api_routes(app.router.routes):
+    for route in api_routes(app.router.routes):
         body = (route.openapi_extra or {}).get("requestBody", {})
         if MULTIPART in body.get("content", {}):
             if "{" in route.path:
@@ -145,13 +145,14 @@ def upload_routes(app: FastAPI) -> list[tuple[str, str]]:
     return found
 
 
-def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every `APIRoute` of `routes`, those of included routers too."""
     for route in routes:
         if isinstance(route, APIRoute):
             yield route
         included = getattr(route, "original_router", None)  # FastAPI's include_router wrapper
         if included is not None:
-            yield from _api_routes(included.routes)
+            yield from api_routes(included.routes)
 
 
 def _header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -21,7 +21,7 @@ SENSITIVE_KEY_PARTS = (
 )
 _KEYWORDS = r"(?:secret|passw(?:or)?d|token|api[_-]?key|authorization|cookie)"
 # Matched against lower-cased text: much faster than an (?i) alternation.
-_SUSPECT = re.compile(r"secret|passw|token|api.?key|authoriz|cookie|bearer|basic|whsec_|@")
+_SUSPECT = re.compile(r"secret|passw|token|api.?key|authoriz|cookie|bearer|basic|whsec_|qers_|@")
 _SCRUBBERS = (
     # 'webhook_secret': 'abc'  /  "password": "abc"  /  'authorization': 'Bearer abc'
     (
@@ -36,6 +36,8 @@ _SCRUBBERS = (
     # scheme://user:password@host
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@"), rf"\1{MASK}@"),
     (re.compile(r"whsec_[A-Za-z0-9+/=]+"), MASK),  # Standard Webhooks signing secrets
+    # QERS API keys (handlers/auth/keys.py): qers_<16 hex key id>_<secret>
+    (re.compile(r"qers_[0-9a-f]{16}_[A-Za-z0-9_-]+"), MASK),
 )
 _PLAIN = (int, float, type(None))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from fastapi.testclient import TestClient
 
 from generated.registry import HandlerRegistry
 from handlers.app import create_app, create_handlers, create_run_service
+from handlers.auth.roles import Role
+from handlers.auth.store import KeyStore
 from handlers.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,11 +30,28 @@ COMPONENT_PREFIX = "#/components/schemas/"
 
 Document = dict[str, Any]
 FUZZ_MAX_DURATION_S = 2.0
+FUZZ_KEY_ENV = "QERS_FUZZ_API_KEY"  # read by schemathesis.toml
 
 
 def build_app(runs_dir: Path, *, handlers: HandlerRegistry | None = None) -> FastAPI:
     """The app as `make serve` builds it (embedded backend), storing runs under `runs_dir`."""
     return create_app(_settings(runs_dir), handlers=handlers)
+
+
+def build_fuzzed_app(runs_dir: Path) -> FastAPI:
+    """`build_app` with auth on (`QERS_AUTH=api_key`), as in production, and an admin key in
+    `FUZZ_KEY_ENV` for schemathesis.toml's `[auth.openapi.ApiKeyAuth]` (its `ignored_auth`
+    check then proves that every operation refuses a request without it)."""
+    settings = _settings(runs_dir).model_copy(update={"auth": ("api_key",)})
+    app = create_app(settings)
+    os.environ[FUZZ_KEY_ENV] = admin_key(runs_dir)
+    return app
+
+
+def admin_key(runs_dir: Path) -> str:
+    """A new admin API key, stored in `runs_dir` as `qers keys create` would."""
+    made, _ = KeyStore(runs_dir).create(role=Role.ADMIN, name="fuzz")
+    return made.key
 
 
 def empty_server(app: FastAPI, runs_dir: Path) -> None:

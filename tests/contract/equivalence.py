@@ -3,9 +3,9 @@
 `differences(...)` walks both documents and returns every difference as a readable line,
 e.g. `components.Run.properties.id: contract maxLength 64, published None`; an empty list
 means the two are equivalent in everything clients and SDKs depend on: paths and webhooks,
-methods, operationIds, tags, deprecation, parameters, request bodies, responses (status codes,
-media types, models, headers), every component's properties, requirements and bounds, and
-the security schemes.
+methods, operationIds, tags, deprecation, security requirements, parameters, request bodies,
+responses (status codes, media types, models, headers), every component's properties,
+requirements and bounds, and the security schemes.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def _operation(operation: Document, side: Side) -> Norm:
         "operationId": operation.get("operationId"),
         "tags": operation.get("tags"),
         "deprecated": bool(operation.get("deprecated", False)),
+        "security": operation.get("security"),
         "parameters": _parameters(operation.get("parameters", []), side),
         "requestBody": _request_body(operation.get("requestBody"), side),
         "responses": {

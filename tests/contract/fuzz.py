@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.contract.documents import FUZZ_MAX_DURATION_S
+from tests.contract.documents import FUZZ_KEY_ENV, FUZZ_MAX_DURATION_S
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS_CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -69,6 +69,9 @@ def server_env(runs_dir: Path, redis_url: str | None) -> dict[str, str]:
     """The environment of the server and the worker: this runs folder, this Redis or none."""
     env = {key: value for key, value in os.environ.items() if key not in SCRUBBED_ENV}
     env.update(RUNS_DIR=str(runs_dir), QERS_LOG_LEVEL="WARNING")
+    # Fuzzed with auth on, as production runs: schemathesis sends an admin key, and its
+    # `ignored_auth` check tries every operation without it and with a wrong one.
+    env["QERS_AUTH"] = "api_key"
     # Fuzzed run requests really simulate; keep each one brief (see documents.py).
     env.update(
         QERS_DEFAULT_MAX_DURATION_S=str(FUZZ_MAX_DURATION_S),
@@ -90,6 +93,14 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """A real `qers worker` executing the queued runs, in its own process group."""
     command = [str(Path(sys.executable).with_name("qers")), "worker"]
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def create_key(env: dict[str, str]) -> str:
+    """An admin API key for schemathesis, made by `qers keys create` in the runs folder."""
+    command = [str(Path(sys.executable).with_name("qers")), "keys", "create", "--role", "admin"]
+    command += ["--name", "fuzz"]
+    made = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return made.stdout.rstrip("\n").splitlines()[-1]
 
 
 def queued_redis_url() -> str:
@@ -145,12 +156,14 @@ def schemathesis_command(args: argparse.Namespace, base_url: str) -> list[str]:
     return command
 
 
-def run_schemathesis(args: argparse.Namespace, base_url: str, workdir: Path) -> int:
+def run_schemathesis(args: argparse.Namespace, base_url: str, workdir: Path, key: str) -> int:
     # In `workdir`, so its caches (`.schemathesis/`, `.hypothesis/`) stay out of the repository.
     command = schemathesis_command(args, base_url)
     print("fuzz:", " ".join(command), flush=True)
+    env = {**os.environ, FUZZ_KEY_ENV: key}  # schemathesis.toml sends it as X-API-Key
     try:
-        return subprocess.run(command, cwd=workdir, timeout=args.timeout, check=False).returncode
+        run = subprocess.run(command, cwd=workdir, env=env, timeout=args.timeout, check=False)
+        return run.returncode
     except subprocess.TimeoutExpired:
         print(f"fuzz: schemathesis did not finish within {args.timeout:.0f} s", file=sys.stderr)
         return EXIT_TIMEOUT
@@ -173,11 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         (workdir / "runs").mkdir()
         redis_url = queued_redis_url() if args.mode == "queued" else None
         env = server_env(workdir / "runs", redis_url)
+        key = create_key(env)
         server = start_server(args.port, env)
         worker = start_worker(env) if redis_url is not None else None
         try:
             wait_until_healthy(server, base_url)
-            status = run_schemathesis(args, base_url, workdir)
+            status = run_schemathesis(args, base_url, workdir, key)
         except KeyboardInterrupt:
             print("fuzz: interrupted", file=sys.stderr)
             status = EXIT_INTERRUPTED

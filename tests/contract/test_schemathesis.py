@@ -20,7 +20,7 @@ from schemathesis.checks import CHECKS
 from tests.contract.documents import (
     SCHEMATHESIS_CONFIG,
     Document,
-    build_app,
+    build_fuzzed_app,
     empty_server,
     operations,
 )
@@ -44,7 +44,7 @@ CONTRACT_SETTINGS = settings.get_profile("qers-contract")
 
 # Loaded at import: schemathesis turns every operation into its own test item.
 _RUNS_DIR = tempfile.TemporaryDirectory(prefix="qers-contract-runs-")
-APP = build_app(Path(_RUNS_DIR.name))
+APP = build_fuzzed_app(Path(_RUNS_DIR.name))
 schema = schemathesis.openapi.from_asgi(
     "/openapi.json", APP, config=schemathesis.Config.from_path(SCHEMATHESIS_CONFIG)
 )

@@ -19,7 +19,14 @@ import pytest
 
 from handlers.kit.paths import EXAMPLES_DIR
 from tests.contract.documents import Document
-from tests.contract.fuzz import HOST, server_env, start_server, stop_server, wait_until_healthy
+from tests.contract.fuzz import (
+    HOST,
+    create_key,
+    server_env,
+    start_server,
+    stop_server,
+    wait_until_healthy,
+)
 from tests.contract.test_openapi_rules import SDK_CONFIG, SDK_GENERATOR
 
 pytestmark = [pytest.mark.slow, pytest.mark.contract]
@@ -55,13 +62,16 @@ def sdk(published: Document, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The URL of a live server with auth on, and a key for it (as `make fuzz` runs it)."""
     port = free_port()
-    server = start_server(port, server_env(tmp_path_factory.mktemp("sdk-runs"), None))
+    env = server_env(tmp_path_factory.mktemp("sdk-runs"), None)
+    key = create_key(env)
+    server = start_server(port, env)
     url = f"http://{HOST}:{port}"
     try:
         wait_until_healthy(server, url)
-        yield url
+        yield url, key
     finally:
         stop_server(server)
 
@@ -76,14 +86,16 @@ def arm_package() -> bytes:
 
 
 def test_the_generated_sdk_uploads_a_package_and_reads_it_back(
-    sdk: ModuleType, base_url: str
+    sdk: ModuleType, base_url: tuple[str, str]
 ) -> None:
     import_asset: Any = importlib.import_module(f"{PACKAGE}.api.assets.import_asset")
     get_asset: Any = importlib.import_module(f"{PACKAGE}.api.assets.get_asset")
     get_package: Any = importlib.import_module(f"{PACKAGE}.api.assets.get_asset_package")
     models: Any = importlib.import_module(f"{PACKAGE}.models")
     types: Any = importlib.import_module(f"{PACKAGE}.types")
-    with sdk.Client(base_url=base_url, raise_on_unexpected_status=True) as client:
+    url, key = base_url
+    headers = {"X-API-Key": key}
+    with sdk.Client(base_url=url, headers=headers, raise_on_unexpected_status=True) as client:
         upload = types.File(payload=io.BytesIO(arm_package()), file_name="arm.zip")
         body = models.AssetImportForm(file=upload, name="Arm from the SDK", tags=["sdk", "arm"])
         created = import_asset.sync_detailed(client=client, body=body)

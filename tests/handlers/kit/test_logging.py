@@ -10,7 +10,14 @@ from fastapi.testclient import TestClient
 from handlers.kit.logging import configure_logging, log_access
 from handlers.kit.redaction import MASK, is_sensitive_key, redact, scrub_text
 
-SECRETS = ("s3cr3t", "k3y-v4lue", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "w3bh00k-pl41n")
+QERS_KEY = "qers_0123456789abcdef_" + "Zk3yS3cr3t-" * 4
+SECRETS = (
+    "s3cr3t",
+    "k3y-v4lue",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "w3bh00k-pl41n",
+    "Zk3yS3cr3t",
+)
 
 
 def test_secrets_sent_to_the_app_never_reach_the_log(
@@ -18,6 +25,8 @@ def test_secrets_sent_to_the_app_never_reach_the_log(
 ) -> None:
     headers = {"Authorization": "Bearer s3cr3t", "X-API-Key": "k3y-v4lue"}
     ok = {"name": "w", "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+    assert client.post("/v1/widgets", json=ok, headers={"X-API-Key": QERS_KEY}).status_code == 201
+    structlog.get_logger("tests").info(f"client sent {QERS_KEY} in a note")
     invalid = {"name": "w" * 50, "webhook_secret": "w3bh00k-pl41n", "extra": 1}
     assert client.post("/v1/widgets", json=ok, headers=headers).status_code == 201
     assert client.post("/v1/widgets", json=invalid, headers=headers).status_code == 422
@@ -100,3 +109,10 @@ def test_credentials_inside_text_are_scrubbed() -> None:
     }
     for text, expected in cases.items():
         assert scrub_text(text) == expected
+
+
+def test_qers_api_keys_are_scrubbed_from_text() -> None:
+    assert scrub_text(f"saw {QERS_KEY}, rejected") == f"saw {MASK}, rejected"
+    assert scrub_text(f"X-API-Key: {QERS_KEY}") == f"X-API-Key: {MASK}"
+    assert redact({"note": [QERS_KEY]}) == {"note": [MASK]}
+    assert scrub_text("claim qers_role and qers_projects") == "claim qers_role and qers_projects"

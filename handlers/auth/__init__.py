@@ -1,0 +1,1 @@
+"""Authentication and roles: API keys, JWT bearer tokens, the operation → role table."""
