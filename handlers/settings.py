@@ -3,6 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -118,6 +119,9 @@ class Settings(BaseSettings):
     jwt_role_claim: str = Field(default="qers_role", min_length=1, max_length=200)
     jwt_projects_claim: str = Field(default="qers_projects", min_length=1, max_length=200)
 
+    # CORS (docs/security.md): browsers on these exact origins may call the API; empty: none.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(default=(), max_length=100)
+
     @classmethod
     def from_env(cls) -> "Settings":
         """Settings read from the process environment."""
@@ -138,6 +142,15 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _cors_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list | tuple):
+            return tuple(_exact_origin(item) for item in value)
         return value
 
     @field_validator("planner_url", mode="before")
@@ -197,3 +210,29 @@ class Settings(BaseSettings):
         if self.default_max_duration_s > self.max_duration_ceiling_s:
             raise ValueError("default_max_duration_s must not exceed max_duration_ceiling_s")
         return self
+
+
+def _exact_origin(value: object) -> object:
+    """`value` when it is one exact origin (`scheme://host[:port]`); `*` is refused."""
+    if not isinstance(value, str):
+        return value
+    if value == "*":
+        # A wildcard lets any page a user opens call the API from their browser, from inside
+        # their network and with whatever key the page gets hold of: name the front-ends.
+        raise ValueError(
+            "QERS_CORS_ORIGINS='*' is refused (the API takes keys and tokens): "
+            "list the exact origins, e.g. https://app.example.com"
+        )
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or f"{parts.scheme}://{parts.netloc}" != value
+        or "@" in parts.netloc
+        or value != value.lower()
+    ):
+        raise ValueError(
+            f"QERS_CORS_ORIGINS: {value!r} is not an exact origin (scheme://host[:port], "
+            "lower case, no path, e.g. https://app.example.com)"
+        )
+    return value

@@ -78,3 +78,33 @@ def test_invalid_values_are_refused(bad: dict[str, object]) -> None:
 def test_redis_password_stays_out_of_repr() -> None:
     settings = Settings(redis_url="redis://:hunter2@localhost:6379/0")
     assert "hunter2" not in repr(settings)
+
+
+def test_cors_origins_are_a_comma_separated_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().cors_origins == ()
+    monkeypatch.setenv("QERS_CORS_ORIGINS", " https://app.example.com, http://localhost:5173 ,")
+    assert Settings.from_env().cors_origins == ("https://app.example.com", "http://localhost:5173")
+
+
+@pytest.mark.parametrize("origins", ["*", "https://app.example.com,*"])
+def test_cors_wildcard_is_refused_at_start(monkeypatch: pytest.MonkeyPatch, origins: str) -> None:
+    monkeypatch.setenv("QERS_CORS_ORIGINS", origins)
+    with pytest.raises(ValidationError, match=r"QERS_CORS_ORIGINS='\*' is refused"):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "https://App.Example.com",
+        "app.example.com",
+        "ftp://app.example.com",
+        "https://user@app.example.com",
+        "null",
+    ],
+)
+def test_cors_origins_must_be_exact_origins(origin: str) -> None:
+    with pytest.raises(ValidationError, match="is not an exact origin"):
+        Settings(cors_origins=origin)  # type: ignore[arg-type]
