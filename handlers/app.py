@@ -32,6 +32,7 @@ from handlers.http.auth import install_auth
 from handlers.http.docs import install_offline_docs
 from handlers.http.middleware import install_middleware
 from handlers.http.problems import install_problem_handlers
+from handlers.http.security import install_cors, install_security_headers
 from handlers.idempotency.stores import store_for
 from handlers.isolation import forkserver
 from handlers.isolation.executor import Executor, ExecutorConfig
@@ -126,6 +127,11 @@ def create_app(
     install_problem_handlers(app)
     install_auth(app, create_gate(settings))  # inside the request context: 401s carry ids
     install_middleware(app, settings)
+    # Added last, so outermost: CORS answers a preflight before auth would refuse it (a
+    # browser sends no credentials with one), and every response, preflights too, gets the
+    # security headers.
+    install_cors(app, settings)
+    install_security_headers(app)
     return app
 
 

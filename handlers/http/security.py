@@ -1,0 +1,108 @@
+"""Browser-facing protections: security headers on every response, CSP on HTML, CORS.
+
+Every response gets `SECURITY_HEADERS`; an HTML page (`/docs`, `/redoc`, `/dashboard*`) also
+gets `content_security_policy()` unless its route set its own (the doc pages add the hashes of
+FastAPI's inline scripts). CORS is off unless `QERS_CORS_ORIGINS` names exact origins.
+"""
+
+from __future__ import annotations
+
+import re
+from base64 import b64encode
+from collections.abc import Iterable
+from hashlib import sha256
+
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from handlers.settings import Settings
+
+CSP_HEADER = "Content-Security-Policy"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# ReDoc, plotly and Swagger UI add styles at run time: inline styles stay allowed, scripts not.
+CSP_DIRECTIVES: tuple[tuple[str, str], ...] = (
+    ("default-src", "'self'"),
+    ("script-src", "'self'"),
+    ("style-src", "'self' 'unsafe-inline'"),
+    ("img-src", "'self' data: blob:"),
+    ("worker-src", "'self' blob:"),
+    ("connect-src", "'self'"),
+    ("font-src", "'self' data:"),
+    ("object-src", "'none'"),
+    ("base-uri", "'none'"),
+    ("frame-ancestors", "'none'"),
+    ("form-action", "'self'"),
+)
+CORS_METHODS = ("GET", "POST", "PATCH")
+CORS_HEADERS = ("Content-Type", "X-API-Key", "Authorization", "Idempotency-Key")
+CORS_EXPOSED = ("Location", "Retry-After", "Idempotent-Replayed")
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.I)
+
+
+def content_security_policy(*, script_hashes: Iterable[str] = ()) -> str:
+    """The HTML pages' policy; `script_hashes` (`'sha256-…'`) admit those inline scripts."""
+    extra = " ".join(script_hashes)
+    return "; ".join(
+        f"{name} {value} {extra}" if name == "script-src" and extra else f"{name} {value}"
+        for name, value in CSP_DIRECTIVES
+    )
+
+
+def inline_script_hashes(html: str) -> list[str]:
+    """The CSP source (`'sha256-<base64>'`) of each inline `<script>` of `html`."""
+    return [
+        f"'sha256-{b64encode(sha256(body.encode()).digest()).decode()}'"
+        for body in _INLINE_SCRIPT.findall(html)
+    ]
+
+
+class SecurityHeadersMiddleware:
+    """`SECURITY_HEADERS` on every response, the CSP on HTML; a route's own values win."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._policy = content_security_policy()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault(CSP_HEADER, self._policy)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install_cors(app: FastAPI, settings: Settings) -> None:
+    """Let browsers on `settings.cors_origins` call the API; nothing when none are set."""
+    if not settings.cors_origins:
+        return
+    request_id = settings.request_id_header
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=list(CORS_METHODS),
+        allow_headers=[*CORS_HEADERS, request_id],
+        expose_headers=[*CORS_EXPOSED, request_id],
+        allow_credentials=False,  # keys travel in headers, never in cookies
+    )
+
+
+def install_security_headers(app: FastAPI) -> None:
+    """Add `SecurityHeadersMiddleware` (outermost when added last)."""
+    app.add_middleware(SecurityHeadersMiddleware)
