@@ -27,6 +27,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 # ReDoc, plotly and Swagger UI add styles at run time: inline styles stay allowed, scripts not.
+# Plotly draws heat maps through data: images; the asset preview is a blob: image.
 CSP_DIRECTIVES: tuple[tuple[str, str], ...] = (
     ("default-src", "'self'"),
     ("script-src", "'self'"),

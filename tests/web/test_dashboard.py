@@ -12,18 +12,13 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 
+from handlers.http.security import content_security_policy
 from tests.web.conftest import LOOPBACK, Site, Watched
 
 READY_MS = 30_000
 API_PREFIXES = ("/api/", "/v1/", "/openapi.json")
-# What the service may send later: only this server's scripts; plotly.js sets inline styles and
-# draws heat maps through data: images; the asset preview is a blob: image.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'"
-)
 # Every control a person can operate must have a name a screen reader announces.
 UNLABELLED_JS = """() => [...document.querySelectorAll('input:not([type=hidden]), select')]
   .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label'))
@@ -249,29 +244,8 @@ def test_cancel_button_cancels_a_running_run(watched: Watched, dashboard: Site) 
     watched.assert_clean()
 
 
-@pytest.fixture
-def fenced(browser: Browser) -> Iterator[Watched]:
-    """A page whose documents carry `CSP` (as the service may send it later)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-
-    def serve(route: Route) -> None:
-        if urlparse(route.request.url).hostname not in LOOPBACK:
-            route.abort()
-        elif route.request.resource_type == "document":
-            answer = route.fetch()
-            route.fulfill(
-                response=answer, headers={**answer.headers, "content-security-policy": CSP}
-            )
-        else:
-            route.continue_()
-
-    context.route("**/*", serve)
-    yield Watched(context.new_page())
-    context.close()
-
-
-def test_pages_work_under_a_strict_content_security_policy(
-    fenced: Watched, dashboard: Site
+def test_pages_work_under_the_served_content_security_policy(
+    watched: Watched, dashboard: Site
 ) -> None:
     """No inline script, no eval: a violation would be a console error or a page never ready."""
     for path in (
@@ -279,8 +253,8 @@ def test_pages_work_under_a_strict_content_security_policy(
         f"/dashboard/assets/{dashboard.asset['id']}",
         f"/dashboard/plans/{dashboard.plan['id']}",
     ):
-        response = fenced.page.goto(dashboard.url + path)
+        response = watched.page.goto(dashboard.url + path)
         assert response is not None
-        assert response.headers["content-security-policy"] == CSP
-        wait_ready(fenced.page)
-    fenced.assert_clean()
+        assert response.headers["content-security-policy"] == content_security_policy()
+        wait_ready(watched.page)
+    watched.assert_clean()
