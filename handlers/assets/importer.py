@@ -8,9 +8,7 @@ rule, a limit a 413, a crash or a hang a 422 saying the file could not be read s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,10 @@ import structlog
 
 from generated.models.FailureCode_schema import FailureCode
 from generated.models.RunStatus_schema import RunStatus
-from handlers.errors import AssetRefused, InternalError, PayloadTooLarge, ServiceUnavailable
+from handlers.errors import AssetRefused, InternalError, PayloadTooLarge
 from handlers.isolation.executor import Executor, ExecutorConfig
 from handlers.isolation.outcome import ExecutionResult
+from handlers.kit.slots import ChildSlots
 from handlers.settings import Settings
 from simengine import api as engine_api
 
@@ -55,7 +54,9 @@ class Importer:
         )
         # Import and preview children at once in this process (each may take
         # `import_memory_bytes`); a request waits `import_wait_s` for a slot, then gets 503.
-        self._slots = asyncio.Semaphore(settings.import_concurrency)
+        self._slots = ChildSlots(
+            settings.import_concurrency, wait_s=settings.import_wait_s, what="import"
+        )
 
     def limits(self) -> dict[str, Any]:
         """The import limits of this server, as the child reads them."""
@@ -96,7 +97,7 @@ class Importer:
             "check_steps": CHECK_STEPS,
         }
         timeout = self._settings.import_timeout_s
-        async with self._slot():
+        async with self._slots.slot():
             result = await self._imports.execute_async(
                 job, max_duration_s=timeout, on_progress=on_progress
             )
@@ -107,7 +108,7 @@ class Importer:
         width, height = PREVIEW_SIZE
         job = {"urdf": str(urdf), "out": str(out), "width": width, "height": height}
         timeout = self._settings.import_timeout_s
-        async with self._slot():
+        async with self._slots.slot():
             result = await self._previews.execute_async(job, max_duration_s=timeout)
         if result.status != RunStatus.SUCCEEDED:
             # The asset passed its import: a render that fails is this server's problem.
@@ -117,22 +118,6 @@ class Importer:
                 reason=result.failure_reason,
             )
             raise InternalError.unexpected()
-
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        wait_s = self._settings.import_wait_s
-        try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=wait_s)
-        except TimeoutError:
-            busy = self._settings.import_concurrency
-            raise ServiceUnavailable(
-                f"All {busy} import slots of this server are busy; retry later.",
-                retry_after_s=max(1, round(wait_s)),
-            ) from None
-        try:
-            yield
-        finally:
-            self._slots.release()
 
 
 def _output(result: ExecutionResult, *, timeout_s: float) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 from handlers.errors import NotFoundError
 from handlers.kit.atomic import fsync_dir, write_file_durably
 from handlers.kit.ids import id_pattern, matches, new_id
+from handlers.kit.staging import remove_stale
 
 ASSETS_FOLDER = "assets"
 STAGING_FOLDER = ".staging"
@@ -69,22 +69,7 @@ class AssetStore:
         """Remove what interrupted imports left: staging folders untouched for longer than
         `older_than_s` (longer than any import may run, so that another process sharing
         RUNS_DIR keeps its imports in progress). The ids of the folders removed."""
-        staging = self.root / STAGING_FOLDER
-        try:
-            entries = list(os.scandir(staging))
-        except (FileNotFoundError, NotADirectoryError):  # no RUNS_DIR yet, or a broken one
-            return []
-        cutoff = time.time() - older_than_s
-        removed = []
-        for entry in entries:
-            try:
-                stale = entry.stat(follow_symlinks=False).st_mtime < cutoff
-            except FileNotFoundError:
-                continue
-            if stale:
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed.append(entry.name)
-        return removed
+        return remove_stale(self.root / STAGING_FOLDER, older_than_s=older_than_s)
 
     def stage(self, asset_id: str) -> Staging:
         """A new, empty staging folder for `asset_id`."""

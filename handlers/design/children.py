@@ -8,18 +8,16 @@ the field of the request to change.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
 
 from generated.models.FailureCode_schema import FailureCode
 from generated.models.RunStatus_schema import RunStatus
-from handlers.errors import InternalError, ServiceUnavailable, ValidationFailed
+from handlers.errors import InternalError, ValidationFailed
 from handlers.isolation.executor import Executor, ExecutorConfig
 from handlers.isolation.outcome import ExecutionResult
+from handlers.kit.slots import ChildSlots
 from handlers.settings import Settings
 from simengine import api as engine_api
 
@@ -39,7 +37,9 @@ class DesignChildren:
             ExecutorConfig(target=engine_api.verify_linkage, memory_limit_bytes=memory)
         )
         # Children at once in this process; a request waits `import_wait_s`, then gets 503.
-        self._slots = asyncio.Semaphore(settings.import_concurrency)
+        self._slots = ChildSlots(
+            settings.import_concurrency, wait_s=settings.import_wait_s, what="design"
+        )
 
     async def segment(self, job: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
         """The child's segmentation of the asset `job` names (see
@@ -49,7 +49,7 @@ class DesignChildren:
             ValidationFailed: the method does not apply to the asset (at `/method`), the
                 decomposition crashed (`/method`) or ran past `timeout_s`.
         """
-        async with self._slot():
+        async with self._slots.slot():
             result = await self._segment.execute_async(job, max_duration_s=timeout_s)
         if result.status == RunStatus.SUCCEEDED and isinstance(result.output, dict):
             return result.output
@@ -72,7 +72,7 @@ class DesignChildren:
     async def verify(self, job: dict[str, Any]) -> dict[str, Any]:
         """The check of a built URDF in simulation (see `simengine.api.verify_linkage`);
         a URDF that crashes or hangs PyBullet is reported as not loaded, not raised."""
-        async with self._slot():
+        async with self._slots.slot():
             result = await self._verify.execute_async(
                 job, max_duration_s=self._settings.import_timeout_s
             )
@@ -91,22 +91,6 @@ class DesignChildren:
             )
             return {"loaded": False, "steps": 0, "finite": False, "joints": []}
         return _unexpected(result)
-
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        wait_s = self._settings.import_wait_s
-        try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=wait_s)
-        except TimeoutError:
-            busy = self._settings.import_concurrency
-            raise ServiceUnavailable(
-                f"All {busy} design slots of this server are busy; retry later.",
-                retry_after_s=max(1, round(wait_s)),
-            ) from None
-        try:
-            yield
-        finally:
-            self._slots.release()
 
 
 def _unexpected(result: ExecutionResult) -> dict[str, Any]:

@@ -12,13 +12,13 @@ import json
 import os
 import shutil
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from handlers.errors import NotFoundError
 from handlers.kit.atomic import fsync_dir, write_file_durably
 from handlers.kit.ids import id_pattern, matches, new_id
+from handlers.kit.staging import remove_stale
 
 DESIGN_FOLDER = "design"
 STAGING_FOLDER = ".staging"
@@ -44,19 +44,7 @@ class DesignStore:
 
     def clear_staging(self, *, older_than_s: float) -> None:
         """Remove staging folders untouched for longer than any request may run."""
-        staging = self._root / STAGING_FOLDER
-        try:
-            entries = list(os.scandir(staging))
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        cutoff = time.time() - older_than_s
-        for entry in entries:
-            try:
-                stale = entry.stat(follow_symlinks=False).st_mtime < cutoff
-            except FileNotFoundError:
-                continue
-            if stale:
-                shutil.rmtree(entry.path, ignore_errors=True)
+        remove_stale(self._root / STAGING_FOLDER, older_than_s=older_than_s)
 
     def stage(self, identifier: str) -> Path:
         """A new, empty staging folder for `identifier`."""

@@ -113,6 +113,9 @@ def test_the_same_request_gives_the_same_plan(client: TestClient) -> None:
 
 
 def test_plan_requests_are_checked(client: TestClient) -> None:
+    plans = Path(client.app.state.settings.runs_dir) / ".plans"  # type: ignore[attr-defined]
+    stored = sorted(plans.iterdir()) if plans.exists() else []
+
     def pointers(body: dict[str, Any]) -> list[str]:
         answer = client.post("/api/ai/plan", json=body)
         assert answer.status_code == 422, answer.text
@@ -129,3 +132,5 @@ def test_plan_requests_are_checked(client: TestClient) -> None:
     unknown = client.post("/api/ai/plan", json={"task": "x", "asset_id": "ast_" + "0" * 24})
     assert unknown.status_code == 404
     assert client.get("/api/ai/plans/pln_" + "0" * 24).status_code == 404
+    assert (sorted(plans.iterdir()) if plans.exists() else []) == stored, "a refusal stores nothing"
+    assert client.get("/v1/health").status_code == 200

@@ -98,12 +98,12 @@ def test_a_full_import_slot_answers_503_after_the_wait(tmp_path: Path) -> None:
     importer = Importer(settings)
 
     async def second_while_first_holds() -> None:
-        async with importer._slot():
+        async with importer._slots.slot():
             with pytest.raises(ServiceUnavailable) as caught:
-                async with importer._slot():
+                async with importer._slots.slot():
                     pass
             assert caught.value.headers["Retry-After"] == "1"
-        async with importer._slot():  # released: the next one gets in at once
+        async with importer._slots.slot():  # released: the next one gets in at once
             pass
 
     asyncio.run(second_while_first_holds())
