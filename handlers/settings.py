@@ -119,6 +119,17 @@ class Settings(BaseSettings):
     jwt_role_claim: str = Field(default="qers_role", min_length=1, max_length=200)
     jwt_projects_claim: str = Field(default="qers_projects", min_length=1, max_length=200)
 
+    # Limits on what one request and one principal may start (docs/security.md, "Limits").
+    max_steps_per_request: int | None = Field(
+        default=None, ge=1, description="A run's steps or a batch's total; unset: no limit."
+    )
+    max_runs_per_principal: int | None = Field(
+        default=None, ge=1, le=100_000, description="Unfinished runs and batches; unset: none."
+    )
+    max_pending_runs: int = Field(
+        default=32, ge=1, le=100_000, description="Embedded: synchronous work held at once."
+    )
+
     # CORS (docs/security.md): browsers on these exact origins may call the API; empty: none.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(default=(), max_length=100)
 

@@ -13,6 +13,7 @@ from handlers.ai.llm import LlmPlanner
 from handlers.ai.vetting import vet
 from handlers.catalogue.service import Catalogue
 from handlers.errors import FieldError, ValidationFailed
+from handlers.kit import caller
 from handlers.kit.contracts import ContractRegistry
 from handlers.kit.documents import DocumentFolder
 from handlers.kit.paths import EXAMPLES_DIR
@@ -79,7 +80,9 @@ class PlanService:
 
     def get(self, plan_id: str) -> dict[str, Any]:
         """A stored plan (404 if unknown)."""
-        return self.store.get(plan_id)
+        plan: dict[str, Any] = self.store.get(plan_id)
+        caller.current().require_visible(plan["project_id"], "plan", plan_id)
+        return plan
 
     def context(self, request: dict[str, Any]) -> PlanContext:
         """What the planners may use; 404/409/422 for what the request names wrongly."""
@@ -93,6 +96,7 @@ class PlanService:
         if asset_id is not None:
             self._check_asset(asset_id)
         project_id = request.get("project_id")
+        caller.current().require_named(project_id)
         if project_id is not None:
             self._check_project(project_id)
         return PlanContext(

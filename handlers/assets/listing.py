@@ -24,11 +24,13 @@ class AssetFilters:
     project_id: str | None = None
     format: str | None = None
     tag: str | None = None
+    projects: tuple[str, ...] | None = None  # the caller's projects (`handlers.kit.caller`)
 
     def admits(self, asset: dict[str, Any]) -> bool:
         """Whether `asset` passes every filter."""
         return (
             (self.project_id is None or asset["project_id"] == self.project_id)
+            and (self.projects is None or asset["project_id"] in self.projects)
             and (self.format is None or asset["format"] == self.format)
             and (self.tag is None or self.tag in asset["tags"])
         )

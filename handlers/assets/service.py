@@ -9,17 +9,17 @@ a limit removes the staging folder: nothing is stored.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from handlers.assets.files import CHUNK, inventory, write_package
 from handlers.assets.importer import Importer, ImportRequest
 from handlers.assets.listing import AssetFilters, page
-from handlers.assets.store import AssetDocument, AssetStore, Staging, new_asset_id
+from handlers.assets.store import AssetDocument, AssetStore, ResolvedAsset, Staging, new_asset_id
 from handlers.errors import (
     AssetRefused,
     InternalError,
@@ -27,6 +27,7 @@ from handlers.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
+from handlers.kit import caller
 from handlers.kit.paths import EXAMPLES_DIR
 from handlers.kit.tasks import to_the_end
 from handlers.kit.timestamps import rfc3339
@@ -43,7 +44,7 @@ ProjectCheck = Callable[[str], None]
 ImportProgress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class AssetFields:
     """The form or JSON fields of an import, whichever operation received them."""
 
@@ -65,16 +66,6 @@ class AssetFields:
             tags=tuple(data.get("tags", ())),
             density_kg_m3=float(data.get("density_kg_m3", 1000.0)),
         )
-
-
-@dataclass(frozen=True)
-class ResolvedAsset:
-    """What a run needs of an asset: its canonical URDF, the folder holding it, its hash."""
-
-    asset_id: str
-    urdf: Path
-    root: Path
-    sha256: str
 
 
 class AssetService:
@@ -166,24 +157,27 @@ class AssetService:
         return await to_the_end(staged())
 
     def get(self, asset_id: str) -> AssetDocument:
-        """The asset (404 if unknown)."""
-        return self.store.get(asset_id)
+        """The asset, if the caller may see it (404 if unknown or not)."""
+        document = self.store.get(asset_id)
+        caller.current().require_visible(document["project_id"], "asset", asset_id)
+        return document
 
     def list(
         self, filters: AssetFilters, *, limit: int, cursor: str | None
     ) -> tuple[list[AssetDocument], str | None]:
         """One page of assets, newest first."""
+        filters = dataclasses.replace(filters, projects=caller.current().listing())
         return page(self.store.all(), filters, limit=limit, cursor=cursor)
 
     def resolve(self, asset_id: str) -> ResolvedAsset:
         """The asset's canonical URDF, for a run (404 if unknown)."""
-        document = self.store.get(asset_id)
+        document = self.get(asset_id)
         root = self.store.files_folder(asset_id)
         return ResolvedAsset(asset_id, root / document["main_file"], root, document["sha256"])
 
     async def package(self, asset_id: str) -> Path:
         """A zip of the asset's canonical files (made once: assets never change)."""
-        document = self.store.get(asset_id)
+        document = self.get(asset_id)
         path = self.store.folder(asset_id) / PACKAGE_FILE
         async with self._locks.setdefault(f"package:{asset_id}", asyncio.Lock()):
             if not path.exists():
@@ -293,7 +287,9 @@ class AssetService:
             raise ValidationFailed.at("/source_path", exc.reason) from exc
 
     def require_project(self, project_id: str | None) -> None:
-        """Refuse a project that does not exist or is archived (NotFoundError, ConflictError)."""
+        """Refuse no project from a caller bound to some, a project that does not exist or
+        is archived (ValidationFailed, NotFoundError, ConflictError)."""
+        caller.current().require_named(project_id)
         if project_id is not None and self._check_project is None:
             raise NotFoundError.resource("project", project_id)
         if project_id is not None and self._check_project is not None:

@@ -32,6 +32,16 @@ ASSET_ID = id_pattern(ASSET_ID_PREFIX)
 AssetDocument = dict[str, Any]  # an Asset (contracts/schemas/Asset.schema.json) as JSON
 
 
+@dataclass(frozen=True)
+class ResolvedAsset:
+    """What a run needs of an asset: its canonical URDF, the folder holding it, its hash."""
+
+    asset_id: str
+    urdf: Path
+    root: Path
+    sha256: str
+
+
 def new_asset_id() -> str:
     """A fresh asset id: `ast_` and 24 random hex digits."""
     return new_id(ASSET_ID_PREFIX)

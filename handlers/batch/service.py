@@ -21,6 +21,7 @@ from handlers.batch import report as batchreport
 from handlers.batch.plan import BatchPlan, default_concurrency, plan, with_batch_id
 from handlers.errors import ConflictError, QersError, ServiceUnavailable
 from handlers.idempotency.keys import IdempotencyStore, Outcome, StoredResponse, respond_once
+from handlers.kit import caller
 from handlers.kit.documents import DocumentFolder
 from handlers.kit.timestamps import rfc3339
 from handlers.runs.request import NoProjects, ProjectDirectory
@@ -74,8 +75,13 @@ class BatchService:
         """Validate, record and run (embedded) or enqueue (queued) a batch; its report."""
         concurrency = default_concurrency() if not self._runs.queued else self._workers()
         batch = plan(body, self._settings, concurrency=concurrency, assets=self._runs.assets)
+        caller.current().require_named(batch.project_id)
         if batch.project_id is not None:
             self._projects.require_open(batch.project_id)
+        admission = self._runs.admission
+        children = len(batch.children)
+        what = f"{children} children x {batch.spec['steps']} steps"
+        admission.check_steps(children * batch.spec["steps"], pointer="/steps", what=what)
         batch_id = self.store.new_id()
         record = {
             "id": batch_id,
@@ -87,17 +93,26 @@ class BatchService:
             queue = self._runs.queue
             assert queue is not None
             queue.ping()  # fail with 503 before anything is stored
+            admission.check_quota(self._runs.finished)
             self.store.put(batch_id, record)
             await self._enqueue(batch_id, batch)
+            admission.record(batch_id)
         else:
-            self.store.put(batch_id, record)
-            await self._execute(batch_id, batch)
+            with admission.held():
+                self.store.put(batch_id, record)
+                await self._execute(batch_id, batch)
         return self.get(batch_id)
 
     def get(self, batch_id: str) -> dict[str, Any]:
         """The BatchReport (404 when unknown)."""
-        record = self.store.get(batch_id)
+        record = self._record(batch_id)
         return batchreport.report(record, self.children(record))
+
+    def _record(self, batch_id: str) -> dict[str, Any]:
+        """The stored batch, if the caller may see it (else the 404 of an unknown id)."""
+        record: dict[str, Any] = self.store.get(batch_id)
+        caller.current().require_visible(record.get("project_id"), "batch", batch_id)
+        return record
 
     def count_in_project(self, project_id: str) -> int:
         """How many batches `project_id` holds (every batch record is read)."""
@@ -115,7 +130,7 @@ class BatchService:
 
     def evaluate(self, batch_id: str) -> dict[str, Any]:
         """The BatchEvaluation (409 while the baseline has no successful child)."""
-        record = self.store.get(batch_id)
+        record = self._record(batch_id)
         children = self.children(record)
         spec = record["spec"]
         baseline = spec["baseline_profile"]

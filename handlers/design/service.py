@@ -22,6 +22,7 @@ from handlers.assets.service import AssetFields, AssetService
 from handlers.design.children import DesignChildren
 from handlers.design.store import DesignStore, Document
 from handlers.errors import ValidationFailed
+from handlers.kit import caller
 from handlers.kit.tasks import to_the_end
 from handlers.kit.timestamps import rfc3339
 from handlers.settings import Settings
@@ -119,15 +120,15 @@ class DesignService:
 
     def get_segmentation(self, segmentation_id: str) -> Document:
         """A stored segmentation (404 if unknown)."""
-        return self.segmentations.get(segmentation_id)
+        return _visible(self.segmentations.get(segmentation_id), "segmentation")
 
     def get_linkage(self, linkage_id: str) -> Document:
         """A stored linkage (404 if unknown)."""
-        return self.linkages.get(linkage_id)
+        return _visible(self.linkages.get(linkage_id), "linkage")
 
     async def link(self, request: dict[str, Any]) -> Document:
         """Build the linkage `request` describes (a validated `LinkageRequest` as JSON)."""
-        segmentation = self.segmentations.get(request["segmentation_id"])
+        segmentation = self.get_segmentation(request["segmentation_id"])
         parts = {part["name"]: part for part in segmentation["parts"]}
         issues = linkage.validate(request, parts)
         if issues:
@@ -209,6 +210,12 @@ class DesignService:
         ]
         job = {"urdf": str(folder / URDF_FILE), "steps": steps, "joints": joints}
         return await self._children.verify(job)
+
+
+def _visible(document: Document, kind: str) -> Document:
+    """`document` if the caller may see it, else the 404 of an unknown id."""
+    caller.current().require_visible(document["project_id"], kind, document["id"])
+    return document
 
 
 def _write_linkage(folder: Path, built: linkage.Linkage, source: Path) -> None:

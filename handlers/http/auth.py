@@ -21,10 +21,20 @@ from handlers.errors import QersError
 from handlers.http.middleware import api_routes
 from handlers.http.problems import instance_of, render_problem
 from handlers.http.requestid import new_request_id, request_id_of
+from handlers.kit import caller
 
 PRINCIPAL_STATE = "principal"  # request.state.principal: who called, when auth is on
 
 _log = structlog.get_logger("qers.auth")
+
+
+class Principal(Protocol):
+    """Who called (handlers.auth.Principal): an id and the projects it is bound to."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def projects(self) -> tuple[str, ...]: ...
 
 
 class Gate(Protocol):
@@ -32,11 +42,11 @@ class Gate(Protocol):
 
     protect_docs: bool
 
-    def admit(self, operation_id: str, headers: Mapping[str, str]) -> object | None:
+    def admit(self, operation_id: str, headers: Mapping[str, str]) -> Principal | None:
         """The principal allowed `operation_id`, None if it is public; raises 401/403."""
         ...
 
-    def authenticate(self, headers: Mapping[str, str]) -> object:
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The principal the credentials name; raises 401."""
         ...
 
@@ -60,6 +70,7 @@ class AuthMiddleware:
         headers = {
             key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
         }
+        principal: Principal | None
         try:
             if operation_id is None:
                 principal = await run_in_threadpool(self._gate.authenticate, headers)
@@ -73,9 +84,13 @@ class AuthMiddleware:
             )
             await response(scope, receive, send)
             return
-        if principal is not None:
-            scope.setdefault("state", {})[PRINCIPAL_STATE] = principal
-        await self.app(scope, receive, send)
+        if principal is None:
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {})[PRINCIPAL_STATE] = principal
+        # The services see the caller's projects and id through `handlers.kit.caller`.
+        with caller.entered(caller.CallerScope.of(principal.id, principal.projects)):
+            await self.app(scope, receive, send)
 
     def _operation_id(self, scope: Scope) -> str | None:
         for route in self._operations:

@@ -71,6 +71,7 @@ class RequestContextMiddleware:
                 status=status,
                 duration_ms=round((perf_counter() - started) * 1000.0, 3),
                 request_id=request_id,
+                principal=getattr(scope.get("state", {}).get("principal"), "id", None),
             )
             structlog.contextvars.reset_contextvars(**tokens)
 

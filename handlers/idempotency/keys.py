@@ -23,8 +23,9 @@ from typing import Any, Protocol
 import structlog
 
 from handlers.errors import IdempotencyInProgress, IdempotencyKeyReused, ServiceUnavailable
+from handlers.kit import caller
 
-ANONYMOUS = "anonymous"  # the scope of every caller until auth exists
+ANONYMOUS = "anonymous"  # the scope of callers without a principal (auth off, the CLI)
 
 _log = structlog.get_logger("qers.idempotency")
 
@@ -66,10 +67,20 @@ class Claim:
 
     @classmethod
     def of(
-        cls, *, operation: str, key: str, body: Mapping[str, Any] | None, scope: str = ANONYMOUS
+        cls,
+        *,
+        operation: str,
+        key: str,
+        body: Mapping[str, Any] | None,
+        scope: str | None = None,
     ) -> "Claim":
-        """The claim by `scope` for `key` on `operation` (an operationId) with `body`."""
-        return cls(scope, operation, key, fingerprint(body))
+        """The claim by `scope` for `key` on `operation` (an operationId) with `body`.
+
+        `scope` defaults to the caller's principal id: two principals' keys never meet, so
+        one cannot read another's stored response by reusing its key.
+        """
+        owner = scope or caller.current().principal_id or ANONYMOUS
+        return cls(owner, operation, key, fingerprint(body))
 
 
 class IdempotencyStore(Protocol):

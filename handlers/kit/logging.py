@@ -53,18 +53,27 @@ class _SinkHandler(logging.Handler):
 
 
 def log_access(
-    *, method: str, route: str, status: int | None, duration_ms: float, request_id: str
+    *,
+    method: str,
+    route: str,
+    status: int | None,
+    duration_ms: float,
+    request_id: str,
+    principal: str | None = None,
 ) -> None:
-    """The access line of one request, rendered directly: it is on every request's path."""
+    """The access line of one request, rendered directly: it is on every request's path.
+
+    `principal`: who called (`key:<id>`, `jwt:<sub>`) when auth is on; never a secret."""
     if not _Sink.access_enabled:
         return
     # Same shape as the structlog lines, without json.dumps on the common path;
     # `request_id` always matches a strict pattern (handlers.http.requestid).
     stamp = rfc3339()
+    who = f'"principal": {_json_str(principal)}, ' if principal is not None else ""
     _Sink.write_line(
         f'{{"event": "request", "method": {_json_str(method)}, "route": {_json_str(route)}, '
         f'"status": {"null" if status is None else status}, "duration_ms": {duration_ms}, '
-        f'"request_id": "{request_id}", "level": "info", "logger": "{ACCESS_LOGGER}", '
+        f'"request_id": "{request_id}", {who}"level": "info", "logger": "{ACCESS_LOGGER}", '
         f'"timestamp": "{stamp}"}}'
     )
 

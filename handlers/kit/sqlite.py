@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -123,3 +123,10 @@ class SharedDatabase:
             raise self._unavailable(exc) from exc
         finally:
             db.close()
+
+
+def where_in(clauses: list[str], params: list[object], column: str, values: Sequence[str]) -> None:
+    """Add `column IN (?, …)` for `values` to a WHERE clause list (no values: matches none)."""
+    marks = ", ".join("?" * len(values))
+    clauses.append(f"{column} IN ({marks})" if marks else "0")
+    params.extend(values)

@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from handlers.errors import ConflictError, FieldError, ValidationFailed
+from handlers.errors import ConflictError, FieldError, Forbidden, ValidationFailed
 from handlers.idempotency.keys import IdempotencyStore, Outcome, StoredResponse, respond_once
+from handlers.kit import caller
 from handlers.kit import cursor as keyset
 from handlers.projects.store import (
     Changes,
@@ -63,6 +64,7 @@ class ProjectFilters:
 
     tag: str | None
     include_archived: bool
+    projects: tuple[str, ...] | None  # the caller's projects (`handlers.kit.caller`)
 
     def fingerprint(self) -> str:
         """A short digest of the filters."""
@@ -76,7 +78,9 @@ class OpenProjects:
         self._store = store
 
     def require_open(self, project_id: str) -> None:
-        """Return if the project exists and is not archived: else 404, or 409."""
+        """Return if the project exists, is the caller's and is not archived: else 404
+        (the same for another caller's project as for an unknown one), or 409."""
+        caller.current().require_project(project_id)
         if self._store.get(project_id)["archived"]:
             raise archived(project_id)
 
@@ -117,7 +121,10 @@ class ProjectService:
         )
 
     async def create(self, *, name: str, description: str, tags: Sequence[str]) -> ProjectDocument:
-        """A new project (counts null, as in lists); 409 if the name is taken."""
+        """A new project (counts null, as in lists); 409 if the name is taken; 403 for a
+        caller bound to projects (it could not see what it made)."""
+        if caller.current().limited:
+            raise Forbidden("Credentials limited to some projects cannot create projects.")
         trimmed = _trimmed(name)
         return await asyncio.to_thread(
             self._store.create, name=trimmed, description=description, tags=list(tags)
@@ -136,24 +143,27 @@ class ProjectService:
             reason = f"must be between 1 and {MAX_LIMIT}"
             error = FieldError(location="query", pointer="/limit", reason=reason)
             raise ValidationFailed.for_fields([error])
-        filters = ProjectFilters(tag=tag, include_archived=include_archived)
+        only = caller.current().listing()
+        filters = ProjectFilters(tag=tag, include_archived=include_archived, projects=only)
         fingerprint = filters.fingerprint()
         after = None
         if cursor is not None:
             after = keyset.decode_cursor(cursor, fingerprint, valid_id=is_valid_project_id)
         rows = self._store.page(
-            tag=tag, include_archived=include_archived, after=after, limit=limit + 1
+            tag=tag, include_archived=include_archived, after=after, limit=limit + 1, only=only
         )
         items = [project for _, project in rows[:limit]]
         more = len(rows) > limit
         return items, keyset.encode_cursor(rows[limit - 1][0], fingerprint) if more else None
 
     def get(self, project_id: str) -> ProjectDocument:
-        """The project with its counts; 404 when unknown."""
+        """The project with its counts; 404 when unknown or not the caller's."""
+        caller.current().require_project(project_id)
         return self._counted(self._store.get(project_id))
 
     async def update(self, project_id: str, changes: Mapping[str, Any]) -> ProjectDocument:
         """Apply a ProjectUpdate (absent fields keep their value); the project with counts."""
+        caller.current().require_project(project_id)
         name = changes.get("name")
         tags = changes.get("tags")
         wanted = Changes(

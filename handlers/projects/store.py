@@ -22,7 +22,7 @@ import structlog
 from handlers.errors import ConflictError, NotFoundError, ServiceUnavailable
 from handlers.kit.cursor import Position
 from handlers.kit.ids import id_pattern, matches, new_id
-from handlers.kit.sqlite import SharedDatabase
+from handlers.kit.sqlite import SharedDatabase, where_in
 from handlers.kit.timestamps import rfc3339
 
 PROJECTS_FILE = ".projects.sqlite3"
@@ -169,9 +169,16 @@ class ProjectStore:
             return _document(db, project_id)
 
     def page(
-        self, *, tag: str | None, include_archived: bool, after: Position | None, limit: int
+        self,
+        *,
+        tag: str | None,
+        include_archived: bool,
+        after: Position | None,
+        limit: int,
+        only: tuple[str, ...] | None = None,
     ) -> list[tuple[Position, ProjectDocument]]:
-        """Up to `limit` projects after `after`, newest first (created_at, then id, DESC)."""
+        """Up to `limit` projects after `after`, newest first (created_at, then id, DESC);
+        `only`: just these ids (a caller bound to projects)."""
         # As the run index: walk (tag,) created_us, id newest first, so a page costs about
         # `limit` index steps.
         driver = "t" if tag is not None else "p"
@@ -183,6 +190,8 @@ class ProjectStore:
             params.append(tag)
         if not include_archived:
             clauses.append("p.archived = 0")
+        if only is not None:
+            where_in(clauses, params, "p.id", only)
         if after is not None:
             clauses.append(f"({driver}.created_us, {driver}.id) < (?, ?)")
             params += [after.created_us, after.item_id]

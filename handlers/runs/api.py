@@ -19,7 +19,8 @@ from generated.models import (
 from handlers.errors import NotAcceptable
 from handlers.http.responses import answer_created
 from handlers.runs.request import RunRequest
-from handlers.runs.service import RunService, Submission
+from handlers.runs.service import RunService
+from handlers.runs.submission import Submission, submit
 
 NPZ_MEDIA_TYPE = "application/octet-stream"
 
@@ -34,7 +35,8 @@ class RunsApi:
         self, *, body: RunCreate, idempotency_key: str | None, response: Response
     ) -> Run:
         """Create a run: finished on return (embedded, 201) or QUEUED (queued mode, 202)."""
-        submitted = await self._runs.submit(
+        submitted = await submit(
+            self._runs,
             RunRequest.from_run_create(body),
             origin="v1",
             idempotency_key=idempotency_key,

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from handlers.errors import ConflictError, FieldError, ValidationFailed
+from handlers.kit import caller
 from handlers.runs.request import RunRequest
 from handlers.runs.store import RunStore
 from simengine import replay as engine_replay
@@ -21,9 +22,15 @@ class RunArtifacts:
     def __init__(self, store: RunStore) -> None:
         self._store = store
 
+    def run(self, run_id: str) -> dict[str, Any]:
+        """The run document, if the caller may see it (else the same 404 as an unknown id)."""
+        run = self._store.get(run_id)
+        caller.current().require_visible(run["project_id"], "run", run_id)
+        return run
+
     def metrics(self, run_id: str, *, history: bool) -> dict[str, Any]:
         """The RunMetrics document of a finished run (409 while it has none)."""
-        run = self._store.get(run_id)
+        run = self.run(run_id)
         if not run["artifacts"]["metrics"]:
             raise ConflictError(f"Run {run_id} has no metrics (status {run['status']}).")
         metrics: dict[str, Any] = json.loads(self._store.read_file(run_id, "metrics.json"))
@@ -33,7 +40,7 @@ class RunArtifacts:
 
     def report(self, run_id: str) -> dict[str, Any]:
         """The Report document of a finished run (409 while it has none)."""
-        run = self._store.get(run_id)
+        run = self.run(run_id)
         if not run["artifacts"]["report"]:
             raise ConflictError(f"Run {run_id} has no report yet (status {run['status']}).")
         report: dict[str, Any] = json.loads(self._store.read_file(run_id, "report.json"))
@@ -75,7 +82,7 @@ class RunArtifacts:
         return manifest, dict(arrays)
 
     def replay_manifest(self, run_id: str) -> dict[str, Any]:
-        run = self._store.get(run_id)
+        run = self.run(run_id)
         if not run["artifacts"]["replay"]:
             why = (
                 "record_replay was false"
@@ -89,7 +96,7 @@ class RunArtifacts:
     def replayed(self, request: RunRequest) -> RunRequest:
         """`request` with the inputs recorded by the run it replays (`options.replay_of`)."""
         source_id = str(request.replay_of)
-        source = self._store.get(source_id)
+        source = self.run(source_id)
         manifest = self.replay_manifest(source_id)
         if manifest["partial"]:
             raise ConflictError(

@@ -22,6 +22,7 @@ class RunFilters:
     batch_id: str | None = None
     project_id: str | None = None
     origin: str | None = None
+    projects: tuple[str, ...] | None = None  # the caller's projects (`handlers.kit.caller`)
 
     def fingerprint(self) -> str:
         """A short digest of the filters, so a cursor only continues the same query."""

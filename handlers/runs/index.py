@@ -1,9 +1,8 @@
 """The SQLite index over run folders: listing, filtering and keyset pagination.
 
-The index is a cache: every row can be rebuilt from the run folders, so it is opened in
-WAL mode with `synchronous=NORMAL`, and a file that cannot be read or has another schema
-version is deleted and recreated. SQLite must not live on a network filesystem; only the
-API host's store writes it (workers on other hosts write folders only).
+A cache: every row can be rebuilt from the run folders, so it runs WAL, `synchronous=NORMAL`,
+and a file that cannot be read or has another schema version is recreated. Not for network
+filesystems: only the API host writes it (workers on other hosts write folders only).
 """
 
 import json
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from handlers.kit.cursor import Position
+from handlers.kit.sqlite import where_in
 from handlers.runs.cursor import RunFilters
 from handlers.runs.ids import is_valid_run_id
 
@@ -295,4 +295,6 @@ def _selection(filters: RunFilters) -> tuple[str, str, list[str], list[object]]:
         if value is not None:
             clauses.append(f"r.{name} = ?")
             params.append(value)
+    if filters.projects is not None:  # a caller bound to projects sees only theirs
+        where_in(clauses, params, "r.project_id", filters.projects)
     return source, driver, clauses, params

@@ -41,6 +41,7 @@ _V1_POINTERS = {
     "replay_of": "/options/replay_of",
     "webhook_url": "/options/webhook_url",
     "webhook_secret": "/options/webhook_secret",
+    "project_id": "/options/project_id",
 }
 # SimRunRequest is flat: every field sits at the top of the body.
 _SIM_POINTERS = {name: f"/{name}" for name in _V1_POINTERS}

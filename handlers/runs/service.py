@@ -10,20 +10,21 @@ scenario/profile catalogues come from modules of `simengine` that do not load it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from generated.models import RunStatus
-from handlers.errors import ConflictError, ServiceUnavailable
-from handlers.idempotency.keys import IdempotencyStore, StoredResponse, respond_once
+from handlers.errors import ConflictError, NotFoundError, ServiceUnavailable
+from handlers.idempotency.keys import IdempotencyStore
 from handlers.isolation.executor import Executor
+from handlers.kit import caller
 from handlers.queue.client import RunQueue
 from handlers.runs import record as runrecord
+from handlers.runs.admission import Admission, RedisLedger
 from handlers.runs.artifacts import RunArtifacts
 from handlers.runs.cursor import RunFilters
 from handlers.runs.ids import new_run_id
@@ -49,17 +50,6 @@ CANCEL_WAIT_S = 2.5
 _CANCEL_POLL_S = 0.05
 PROGRESS_INTERVAL_S = 0.5
 _log = structlog.get_logger("qers.runs")
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What a create operation answers: the run, status code and headers; `replayed` when
-    an Idempotency-Key matched an earlier request."""
-
-    run: dict[str, Any]
-    status_code: int
-    headers: dict[str, str]
-    replayed: bool
 
 
 class RunService:
@@ -92,6 +82,8 @@ class RunService:
             else LostRuns(lambda: self._store, queue, settings=settings, ended=self._ended)
         )
         self._recovery = ServerLostRuns(lambda: self._store, ended=self._ended)
+        ledger = RedisLedger(queue.redis, settings.queue_name) if queue is not None else None
+        self.admission = Admission(settings, ledger=ledger)
 
     @property
     def queue(self) -> RunQueue | None:
@@ -125,42 +117,6 @@ class RunService:
         """Start the simulation fork server and the warm spares now."""
         self._executor.warm_up()
 
-    async def submit(
-        self,
-        request: RunRequest,
-        *,
-        origin: str,
-        idempotency_key: str | None,
-        body: Mapping[str, Any],
-        status_code: int,
-        location: str,
-    ) -> Submission:
-        """`create` behind an Idempotency-Key: a repeated request replays the first answer.
-
-        `status_code` and `location` (a template with `{id}`) are what the operation answers
-        for a new run; with a key, the same key and body get that first answer again (no
-        second run), another body 422, a request still in flight 409.
-        """
-
-        created: dict[str, Any] = {}
-
-        async def first() -> StoredResponse:
-            created.update(await self.create(request, origin=origin))
-            headers = {"Location": location.format(id=created["id"])}
-            # A generated webhook secret is shown once: replays show null.
-            return StoredResponse(status_code, runrecord.without_secret(created), headers)
-
-        outcome = await respond_once(
-            self.idempotency_keys,
-            operation=request.operation,
-            key=idempotency_key,
-            body=body,
-            create=first,
-        )
-        stored = outcome.response
-        run = stored.body if outcome.replayed else created
-        return Submission(run, stored.status_code, stored.headers, outcome.replayed)
-
     async def create(
         self, request: RunRequest, *, origin: str, after: str | None = None
     ) -> dict[str, Any]:
@@ -174,14 +130,22 @@ class RunService:
         if request.replay_of is not None:
             request = self.artifacts.replayed(request)
         prepared = prepare(request, self._settings, assets=self.assets)
-        if request.project_id is not None and request.batch_id is None:
-            # A batch child is in its batch's project, checked once when the batch was made.
-            self.projects.require_open(request.project_id)
+        alone = request.batch_id is None  # a batch child: checked when its batch was made
+        if alone:
+            pointers = request.pointers
+            caller.current().require_named(
+                request.project_id, pointer=pointers.get("project_id", "")
+            )
+            if request.project_id is not None:
+                self.projects.require_open(request.project_id)
+            self.admission.check_steps(prepared.spec["steps"], pointer=pointers.get("steps", ""))
         run_id = new_run_id()
         files = {}
         if prepared.webhook is not None:
             files[WEBHOOK_FILE] = prepared.webhook.sealed_file(self._secret_box)
         if self._queue is not None:
+            if alone:
+                self.admission.check_quota(self.finished)
             run = runrecord.new_run(run_id, request, prepared, origin=origin, status="QUEUED")
             self._store.create(run, files)
             try:
@@ -194,9 +158,12 @@ class RunService:
             except ServiceUnavailable:
                 self._store.discard(run_id)
                 raise
+            if alone:
+                self.admission.record(run_id)
             return runrecord.with_shown_secret(run, prepared.webhook)
         run = runrecord.new_run(run_id, request, prepared, origin=origin, status="RUNNING")
-        finished = self._ended(await self._run_here(run, files, prepared))
+        with self.admission.held() if alone else contextlib.nullcontext():
+            finished = self._ended(await self._run_here(run, files, prepared))
         # The run is stored: a spare may warm up when the loop is next free (answer sent).
         asyncio.get_running_loop().call_soon(self._executor.replenish)
         return runrecord.with_shown_secret(finished, prepared.webhook)
@@ -247,7 +214,7 @@ class RunService:
         Returns the run as it stands when the cancellation took effect (or when
         `CANCEL_WAIT_S` ran out: then it is still RUNNING and will end CANCELLED).
         """
-        run = self._store.get(run_id)
+        run = self.artifacts.run(run_id)
         if run["status"] in FINISHED:
             raise ConflictError(f"Run {run_id} is already {run['status']}; nothing to cancel.")
         if self._queue is not None:
@@ -281,7 +248,7 @@ class RunService:
     def get(self, run_id: str) -> dict[str, Any]:
         """One run document (404 when unknown); a run whose worker (queued) or server
         process (embedded) is gone is failed on the spot rather than shown RUNNING."""
-        run = self._store.get(run_id)
+        run = self.artifacts.run(run_id)
         if self._lost is None:
             return self._recovery.checked(run)
         return self._lost.checked(run) if run["status"] == "RUNNING" else run
@@ -289,10 +256,20 @@ class RunService:
     def list(self, **filters: Any) -> tuple[list[dict[str, Any]], str | None]:
         """A page of runs, newest first (including what workers wrote meanwhile)."""
         self._store.sync_changes()
-        items, cursor = self._store.list(**filters)
+        items, cursor = self._store.list(**filters, projects=caller.current().listing())
         if self._lost is None:  # embedded: runs of a dead server process end SERVER_LOST
             items = [self._recovery.checked(run) for run in items]
         return items, cursor
+
+    def finished(self, work_id: str) -> bool:
+        """Whether a run, or every child of a batch (`bat_…`), has ended (or is gone)."""
+        if work_id.startswith("bat_"):
+            waiting = ("CREATED", "QUEUED", "RUNNING")
+            return not any(self.count(batch_id=work_id, status=s) for s in waiting)
+        try:
+            return self._store.get(work_id)["status"] in FINISHED
+        except NotFoundError:
+            return True
 
     def count(self, **filters: Any) -> int:
         """How many runs match `filters` (RunFilters' names), whoever wrote them."""

@@ -151,6 +151,7 @@ class RunStore:
         batch_id: str | None = None,
         project_id: str | None = None,
         origin: str | None = None,
+        projects: tuple[str, ...] | None = None,
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
     ) -> tuple[list[RunDocument], str | None]:
@@ -174,6 +175,7 @@ class RunStore:
             batch_id=batch_id,
             project_id=project_id,
             origin=origin,
+            projects=projects,
         )
         after = decode_cursor(cursor, filters) if cursor is not None else None
         rows = self._index.page(filters, after=after, limit=limit + 1)

@@ -10,6 +10,7 @@ from generated.models import Job, Report, RunMetrics, SimRunRequest, SimStep
 from handlers.runs.api import answer_submission
 from handlers.runs.request import RunRequest
 from handlers.runs.service import RunService
+from handlers.runs.submission import submit
 
 # Fields a Job copies from its run document as they are (RunStatus values are JobStatus's).
 _JOB_FIELDS = (
@@ -38,7 +39,8 @@ class SimApi:
         self, *, body: SimRunRequest, idempotency_key: str | None, response: Response
     ) -> Job:
         """Start a job: finished on return (embedded, 200) or QUEUED (queued mode, 202)."""
-        submitted = await self._runs.submit(
+        submitted = await submit(
+            self._runs,
             RunRequest.from_sim(body),
             origin="sim",
             idempotency_key=idempotency_key,
