@@ -272,23 +272,3 @@ class AssetRefused(QersError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"The asset was refused: {reason}")
-
-
-# Every problem type QERS emits, in docs/errors.md order.
-PROBLEM_CLASSES: tuple[type[QersError], ...] = (
-    MalformedBody,
-    Unauthorized,
-    Forbidden,
-    NotFoundError,
-    MethodNotAllowed,
-    ConflictError,
-    IdempotencyInProgress,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    ValidationFailed,
-    AssetRefused,
-    IdempotencyKeyReused,
-    InternalError,
-    NotImplementedOperation,
-    ServiceUnavailable,
-)

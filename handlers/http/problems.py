@@ -13,15 +13,23 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
 from handlers.errors import (
+    AssetRefused,
+    ConflictError,
     FieldError,
     FieldLocation,
+    Forbidden,
     HttpStatusError,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
     InternalError,
     MalformedBody,
     MethodNotAllowed,
     NotFoundError,
+    NotImplementedOperation,
     PayloadTooLarge,
     QersError,
+    ServiceUnavailable,
+    Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -35,6 +43,25 @@ MAX_DETAIL_CHARS = 2000
 MAX_POINTER_CHARS = 1024
 MAX_REASON_CHARS = 1000
 MAX_FIELD_ERRORS = 100
+
+# Every problem type QERS emits, in docs/errors.md order.
+PROBLEM_CLASSES: tuple[type[QersError], ...] = (
+    MalformedBody,
+    Unauthorized,
+    Forbidden,
+    NotFoundError,
+    MethodNotAllowed,
+    ConflictError,
+    IdempotencyInProgress,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    AssetRefused,
+    IdempotencyKeyReused,
+    InternalError,
+    NotImplementedOperation,
+    ServiceUnavailable,
+)
 
 _log = structlog.get_logger("qers.problems")
 

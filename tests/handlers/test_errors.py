@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from handlers.errors import (
-    PROBLEM_CLASSES,
     PROBLEM_TYPE_BASE,
     HttpStatusError,
     MethodNotAllowed,
@@ -15,6 +14,7 @@ from handlers.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from handlers.http.problems import PROBLEM_CLASSES
 
 ROOT = Path(__file__).resolve().parents[2]
 ERRORS_DOC = ROOT / "docs" / "errors.md"
