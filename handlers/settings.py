@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+import limits
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -133,6 +134,11 @@ class Settings(BaseSettings):
     # CORS (docs/security.md): browsers on these exact origins may call the API; empty: none.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(default=(), max_length=100)
 
+    # Rate limit (docs/security.md): one `limits` rate, e.g. `600/minute`; unset or off: none.
+    rate_limit: str | None = Field(
+        default=None, description="Requests per window for each principal (or address)."
+    )
+
     @classmethod
     def from_env(cls) -> "Settings":
         """Settings read from the process environment."""
@@ -162,6 +168,25 @@ class Settings(BaseSettings):
             value = [item.strip() for item in value.split(",") if item.strip()]
         if isinstance(value, list | tuple):
             return tuple(_exact_origin(item) for item in value)
+        return value
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _rate_limit(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if value.lower() in ("", "off"):
+            return None
+        try:
+            rates = limits.parse_many(value)
+        except ValueError:
+            rates = []
+        if len(rates) != 1 or rates[0].amount < 1:
+            raise ValueError(
+                f"QERS_RATE_LIMIT: {value!r} is not one rate of at least 1 request, "
+                "e.g. 600/minute or 100/10 seconds; use off for no limit"
+            )
         return value
 
     @field_validator("planner_url", mode="before")

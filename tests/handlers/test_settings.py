@@ -108,3 +108,29 @@ def test_cors_wildcard_is_refused_at_start(monkeypatch: pytest.MonkeyPatch, orig
 def test_cors_origins_must_be_exact_origins(origin: str) -> None:
     with pytest.raises(ValidationError, match="is not an exact origin"):
         Settings(cors_origins=origin)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "rate"),
+    [
+        ("600/minute", "600/minute"),
+        (" 100/10 seconds ", "100/10 seconds"),
+        ("off", None),
+        ("", None),
+    ],
+)
+def test_rate_limit_is_one_rate_or_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, rate: str | None
+) -> None:
+    assert Settings.from_env().rate_limit is None
+    monkeypatch.setenv("QERS_RATE_LIMIT", value)
+    assert Settings.from_env().rate_limit == rate
+
+
+@pytest.mark.parametrize(
+    "value", ["600", "many/minute", "600/fortnight", "0/minute", "10/second;600/minute"]
+)
+def test_a_bad_rate_limit_is_refused_at_start(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("QERS_RATE_LIMIT", value)
+    with pytest.raises(ValidationError, match=r"QERS_RATE_LIMIT: .* is not one rate"):
+        Settings.from_env()
