@@ -216,6 +216,20 @@ class IdempotencyKeyReused(QersError):
         return cls("This Idempotency-Key was already used with a different request body.")
 
 
+class RateLimited(QersError):
+    """The caller's `QERS_RATE_LIMIT` is spent for this window; carries `Retry-After`."""
+
+    status = 429
+    title = "Too many requests"
+    type_slug = "rate-limited"
+
+    @classmethod
+    def retry_after(cls, rate: str, seconds: int) -> "RateLimited":
+        """`rate` is reached; the window lets requests through again in `seconds`."""
+        detail = f"The rate limit of {rate} is reached; retry after {seconds} s."
+        return cls(detail, headers={"Retry-After": str(seconds)})
+
+
 class InternalError(QersError):
     """Something failed on our side; the detail never says what."""
 

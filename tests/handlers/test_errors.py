@@ -11,6 +11,7 @@ from handlers.errors import (
     MethodNotAllowed,
     NotFoundError,
     QersError,
+    RateLimited,
     ServiceUnavailable,
     ValidationFailed,
 )
@@ -35,6 +36,14 @@ def test_every_type_is_listed_in_the_problem_contract() -> None:
     description = json.loads(PROBLEM_SCHEMA.read_text(encoding="utf-8"))["description"]
     for cls in PROBLEM_CLASSES:
         assert f"`{cls.type_slug}` ({cls.status}" in description, cls
+
+
+def test_rate_limited_is_documented() -> None:
+    # Joins PROBLEM_CLASSES once the Problem contract lists `rate-limited` (429).
+    assert "| `urn:qers:problem:rate-limited` | 429 |" in ERRORS_DOC.read_text(encoding="utf-8")
+    refused = RateLimited.retry_after("600 per minute", 12)
+    assert refused.headers == {"Retry-After": "12"}
+    assert refused.detail == "The rate limit of 600 per minute is reached; retry after 12 s."
 
 
 def test_type_uri_and_about_blank() -> None:
