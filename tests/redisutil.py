@@ -14,6 +14,7 @@ import redis
 DEFAULT_URL = "redis://127.0.0.1:6379"
 # One DB per user, so modules can run side by side and clean up only their own keys.
 DB_QUOTAS = 5
+DB_RATE_LIMIT = 6
 DB_DESIGN = 7
 DB_ASSETS = 8
 DB_PROJECTS = 9
