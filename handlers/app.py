@@ -32,6 +32,7 @@ from handlers.http.auth import install_auth
 from handlers.http.docs import install_offline_docs
 from handlers.http.middleware import install_middleware
 from handlers.http.problems import install_problem_handlers
+from handlers.http.ratelimit import create_limiter, install_failed_auth_limit, install_rate_limit
 from handlers.http.security import install_cors, install_security_headers
 from handlers.idempotency.stores import store_for
 from handlers.isolation import forkserver
@@ -125,7 +126,14 @@ def create_app(
         handlers = create_handlers(settings, app.state.run_service)
     app.state.handlers = handlers
     install_problem_handlers(app)
-    install_auth(app, create_gate(settings))  # inside the request context: 401s carry ids
+    # Middleware added first runs innermost. The rate limit sits inside auth, where the
+    # principal is known; the count of 401s per address sits outside it, where they are seen.
+    limiter = create_limiter(settings)
+    gate = create_gate(settings)
+    install_rate_limit(app, limiter)
+    install_auth(app, gate)  # inside the request context: 401s carry ids
+    if gate is not None:
+        install_failed_auth_limit(app, limiter)
     install_middleware(app, settings)
     # Added last, so outermost: CORS answers a preflight before auth would refuse it (a
     # browser sends no credentials with one), and every response, preflights too, gets the

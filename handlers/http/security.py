@@ -43,7 +43,14 @@ CSP_DIRECTIVES: tuple[tuple[str, str], ...] = (
 )
 CORS_METHODS = ("GET", "POST", "PATCH")
 CORS_HEADERS = ("Content-Type", "X-API-Key", "Authorization", "Idempotency-Key")
-CORS_EXPOSED = ("Location", "Retry-After", "Idempotent-Replayed")
+CORS_EXPOSED = (
+    "Location",
+    "Retry-After",
+    "Idempotent-Replayed",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+)
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.I)
 
 

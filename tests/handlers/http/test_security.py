@@ -137,7 +137,15 @@ def test_allowed_origin_reads_the_exposed_headers(make_client: Any) -> None:
     assert answer.status_code == 401  # CORS lets the browser read the refusal, not skip auth
     assert answer.headers["access-control-allow-origin"] == APP_ORIGIN
     exposed = {h.lower() for h in answer.headers["access-control-expose-headers"].split(", ")}
-    assert exposed == {"location", "x-request-id", "retry-after", "idempotent-replayed"}
+    assert exposed == {
+        "location",
+        "x-request-id",
+        "retry-after",
+        "idempotent-replayed",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+    }
     assert "origin" in answer.headers["vary"].lower()
 
 
