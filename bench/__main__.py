@@ -20,6 +20,7 @@ BENCHES = (
     "bench.replay_size",
     "bench.executor_overhead",
     "bench.api_overhead",
+    "bench.load",
     "bench.queue_overhead",
     "bench.batch_parallel",
     "bench.batch_evaluate",
