@@ -36,7 +36,7 @@ from handlers.http.ratelimit import create_limiter, install_failed_auth_limit, i
 from handlers.http.security import install_cors, install_security_headers
 from handlers.idempotency.stores import store_for
 from handlers.isolation import forkserver
-from handlers.isolation.executor import Executor, ExecutorConfig
+from handlers.isolation.executor import Executor, pooled
 from handlers.kit.logging import configure_logging
 from handlers.projects.api import ProjectsApi
 from handlers.projects.service import Counters, OpenProjects, ProjectService
@@ -57,7 +57,13 @@ def create_run_service(settings: Settings) -> RunService:
     # Embedded runs answer when they end: warm spares take a child's start-up off that wait.
     # In the queued mode the workers run them; this process needs none.
     spares = 0 if queue is not None else settings.warm_spares
-    executor = Executor(ExecutorConfig(spares=spares))
+    executor = Executor(
+        pooled(
+            spares=spares,
+            max_episodes=settings.sim_child_max_episodes,
+            max_growth_mb=settings.sim_child_max_growth_mb,
+        )
+    )
     # One key store for every creating operation (runs, sim jobs, batches, projects).
     keys = store_for(settings, queue.redis if queue is not None else None)
     # Runs, sim jobs and batches (BatchService takes `runs.projects`) go into open projects.

@@ -1,5 +1,6 @@
 """Service settings from environment variables (see docs/configuration.md)."""
 
+import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Literal
@@ -54,7 +55,16 @@ class Settings(BaseSettings):
     engine_probe_timeout_s: float = Field(default=10.0, gt=0, le=300)
     engine_probe_ttl_s: float = Field(default=30.0, ge=0, le=3600)
     warm_spares: int = Field(
-        default=1, ge=0, le=8, description="Simulation children kept forked and warmed up."
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=0,
+        le=64,
+        description="Warm simulation children (the pool): one per core by default; 0: none.",
+    )
+    sim_child_max_episodes: int = Field(
+        default=200, ge=1, le=1_000_000, description="Runs a warm child serves, then it is new."
+    )
+    sim_child_max_growth_mb: int = Field(
+        default=256, ge=1, le=1_000_000, description="Growth past which a warm child is new."
     )
     version: str = Field(default_factory=package_version, min_length=1, max_length=64)
 

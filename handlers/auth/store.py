@@ -113,7 +113,7 @@ class KeyStore:
         """The key with this id, revoked and expired ones included; None if unknown."""
         if not KEY_ID_PATTERN.fullmatch(key_id):
             return None
-        with self._db.session() as db:
+        with self._db.reader() as db:
             row = db.execute(_SELECT + " WHERE id = ?", (key_id,)).fetchone()
         return _record(row) if row else None
 

@@ -104,10 +104,11 @@ def worker(
         bool,
         typer.Option(
             "--fork/--no-fork",
-            help="Fork a work horse per job (default), or execute jobs in the worker process "
-            "(the simulation is isolated in its own child either way).",
+            help="Execute jobs in the worker process, one warm simulation child serving job "
+            "after job (default), or fork an RQ work horse per job (the simulation is "
+            "isolated in its own child either way).",
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Execute queued runs from Redis (needs REDIS_URL; any number, on any host)."""
     from handlers.kit.logging import configure_logging

@@ -57,6 +57,14 @@ def child_main(job: ChildJob, conn: Connection) -> None:
     stop = _StopRequest()
     _silence_stdout()
     _set_limits(job)
+    try:
+        _run_job(job, conn, stop)
+    finally:
+        conn.close()
+
+
+def _run_job(job: ChildJob, conn: Connection, stop: "_StopRequest") -> bool:
+    """Run one job and report it; True if it reported a result (no failure)."""
     progress = _Progress(conn, job.progress_interval_s)
     try:
         target = resolve_target(job.target)
@@ -67,8 +75,9 @@ def child_main(job: ChildJob, conn: Connection) -> None:
         _report(conn, {"kind": KIND_ERROR, "failure_code": "RESOURCE_LIMIT"})
     except BaseException as exc:  # the parent classifies; nothing may escape unreported
         _report_error(conn, exc, progress)
-    finally:
-        conn.close()
+    else:
+        return True
+    return False
 
 
 def target_name(target: TargetRef) -> str:
@@ -191,6 +200,23 @@ def _set_limits(job: ChildJob) -> None:
     _lower(resource.RLIMIT_CORE, 0, 0)
 
 
+def _set_job_limits(job: ChildJob) -> None:
+    """The limits of one job in a reused child. RLIMIT_CPU counts the process's whole
+    life, so the job's allowance starts from what the child has used so far; the hard
+    limit stays where it was (it cannot be raised again) and the parent's wall-clock
+    deadline kills a child that ignored SIGXCPU. The address space is the same for every
+    job of a child (one executor's limit)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used_s = math.ceil(usage.ru_utime + usage.ru_stime)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = used_s + job.cpu_limit_s
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    _lower(resource.RLIMIT_AS, job.memory_limit_bytes, job.memory_limit_bytes)
+    _lower(resource.RLIMIT_CORE, 0, 0)
+
+
 def _lower(which: int, soft: int, hard: int) -> None:
     _, current_hard = resource.getrlimit(which)
     if current_hard != resource.RLIM_INFINITY:
@@ -207,19 +233,31 @@ def _silence_stdout() -> None:
 
 
 def spare_main(warm_up: str, jobs: Connection, conn: Connection) -> None:
-    """A child forked ahead of demand: warms up, says `ready`, then runs the job it gets.
+    """A child forked ahead of demand: warms up, says `ready`, runs the job it gets, and
+    says `ready` again after each job it completed, for as long as the parent sends jobs.
 
     The warm-up (`warm_up`, a target name) pays a fresh child's first-touch costs
     (copy-on-write faults of the engine's memory, first loads) before any job waits for
-    it. Nothing a run computes depends on it: the run builds its world from its spec.
+    it. Nothing a run computes depends on it, nor on the jobs before: each run builds its
+    world from its spec in a new engine client (bit-identical, tested). A job that failed
+    ends the child, whatever the parent wants (a failure may have left state behind).
     EOF on `jobs` (the parent went away or retired the spare) ends it quietly.
     """
+    die_with_parent()
+    stop = _StopRequest()
+    _silence_stdout()
     resolve_target(warm_up)()
     try:
-        conn.send_bytes(READY)
-        job = jobs.recv()
-    except (EOFError, OSError):
-        return
+        while True:
+            try:
+                conn.send_bytes(READY)
+                job = jobs.recv()
+            except (EOFError, OSError):
+                return
+            stop.requested = False
+            _set_job_limits(job)
+            if not _run_job(job, conn, stop) or stop.requested:
+                return
     finally:
         jobs.close()
-    child_main(job, conn)
+        conn.close()

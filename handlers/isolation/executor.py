@@ -30,7 +30,7 @@ from handlers.isolation.child import (
 )
 from handlers.isolation.frames import ChildReport, FrameReader, ProgressCallback
 from handlers.isolation.outcome import Ending, ExecutionResult
-from handlers.isolation.spares import SparePool
+from handlers.isolation.spares import Spare, SparePool
 from handlers.isolation.supervisor import CancelSignal, Reap, as_callable, supervise_async
 from simengine import api as engine_api
 
@@ -56,6 +56,21 @@ class ExecutorConfig:
     # Warm spare children kept ready (handlers.isolation.spares); 0: every run forks when it starts.
     spares: int = 0
     spare_warm_up: TargetRef = engine_api.warm_spare
+    # Runs one spare serves before it is retired (1: a fresh child per run), and how much
+    # it may grow past its size when first ready.
+    spare_max_episodes: int = 1
+    spare_max_growth_bytes: int = 256 * 1024 * 1024
+
+
+def pooled(*, spares: int, max_episodes: int, max_growth_mb: int) -> ExecutorConfig:
+    """The config of simulation runs served by `spares` warm children, each reused for up
+    to `max_episodes` runs and `max_growth_mb` of growth (QERS_WARM_SPARES and
+    QERS_SIM_CHILD_MAX_*)."""
+    return ExecutorConfig(
+        spares=spares,
+        spare_max_episodes=max_episodes,
+        spare_max_growth_bytes=max_growth_mb * 1024 * 1024,
+    )
 
 
 class Executor:
@@ -67,7 +82,12 @@ class Executor:
         forkserver.configure(preload=forkserver.preload_for(self._target))
         # A spare warms up the simulation engine: other targets fork when they start.
         spares = self.config.spares if self.config.target is DEFAULT_TARGET else 0
-        self.spares = SparePool(size=spares, warm_up=target_name(self.config.spare_warm_up))
+        self.spares = SparePool(
+            size=spares,
+            warm_up=target_name(self.config.spare_warm_up),
+            max_episodes=self.config.spare_max_episodes,
+            max_growth_bytes=self.config.spare_max_growth_bytes,
+        )
 
     def warm_up(self) -> None:
         """Start the fork server now (it imports the engine) rather than on the first run,
@@ -126,7 +146,8 @@ class Executor:
             memory_limit_bytes=self.config.memory_limit_bytes,
             progress_interval_s=self.config.progress_interval_s,
         )
-        started_child = self._hand_to_spare(job) or self._start(job)
+        spare = self._hand_to_spare(job)
+        started_child = (spare.process, spare.reader) if spare is not None else self._start(job)
         if isinstance(started_child, BaseException):
             return outcome.not_started(started_child, time.monotonic() - started), None
         process, reader = started_child
@@ -153,12 +174,20 @@ class Executor:
             else:
                 grace_s = 0.0
             if ending == "reported" and frames.report.succeeded:
-                # The result is in hand: let the child exit on its own time (exit_code None).
+                # The result is in hand: the spare takes the next run, or the child exits
+                # on its own time, once the caller has the result (exit_code None).
                 exit_code = None
-                reap = functools.partial(_reap, process, grace_s=grace_s)
+                if spare is not None:
+                    self.spares.returning()
+                    reap = functools.partial(self.spares.give_back, spare)
+                else:
+                    reap = functools.partial(_reap, process, grace_s=grace_s)
+                    reader.close()
             else:
+                if spare is not None:
+                    self.spares.lost(spare)
                 exit_code = _reap(process, grace_s=grace_s)
-            reader.close()
+                reader.close()
         elapsed = time.monotonic() - started
         result = outcome.classify(
             frames.report,
@@ -177,7 +206,7 @@ class Executor:
         neither the run nor its bookkeeping."""
         self.spares.refill()
 
-    def _hand_to_spare(self, job: ChildJob) -> tuple[BaseProcess, Connection] | None:
+    def _hand_to_spare(self, job: ChildJob) -> Spare | None:
         """Give `job` to a warm spare, if one is ready."""
         spare = self.spares.take()
         if spare is None:
@@ -187,8 +216,9 @@ class Executor:
         except OSError:
             spare.retire()
             return None
-        spare.jobs.close()
-        return spare.process, spare.reader
+        if self.spares.max_episodes <= 1:
+            spare.jobs.close()  # its only job: EOF ends it after the run
+        return spare
 
     def _start(self, job: ChildJob) -> tuple[BaseProcess, Connection] | OSError | EOFError:
         """Fork a child for `job` now; the error if the fork server cannot."""

@@ -18,7 +18,7 @@ from rq.serializers import JSONSerializer
 
 from generated.models import FailureCode, RunStatus
 from handlers.errors import NotFoundError
-from handlers.isolation.executor import Executor, ExecutorConfig
+from handlers.isolation.executor import Executor, pooled
 from handlers.kit.process import die_with_parent
 from handlers.queue.client import RunQueue, connect
 from handlers.runs import record as runrecord
@@ -95,15 +95,22 @@ def _horse_killed(job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
 
 
 def run_worker(
-    settings: Settings, *, burst: bool = False, name: str | None = None, fork: bool = True
+    settings: Settings, *, burst: bool = False, name: str | None = None, fork: bool = False
 ) -> bool:
     """Execute queued runs until stopped (or, with `burst`, until the queue is empty)."""
     if not settings.redis_url:
         raise ValueError("qers worker needs REDIS_URL")
     client = connect(settings.redis_url)
     # Forking workers run each job in a new horse: spares made here would be the horses'
-    # parent's, unusable. Without forking, the worker keeps one warm spare like the API.
-    executor = Executor(ExecutorConfig(spares=0 if fork else settings.warm_spares))
+    # parent's, unusable. Without forking (the default), one warm child serves job after
+    # job (a worker runs one job at a time).
+    executor = Executor(
+        pooled(
+            spares=0 if fork else min(1, settings.warm_spares),
+            max_episodes=settings.sim_child_max_episodes,
+            max_growth_mb=settings.sim_child_max_growth_mb,
+        )
+    )
     executor.warm_up()  # the fork server every horse will use
     context = worker_context.WorkerContext(settings, executor, name or worker_context.worker_name())
     worker_context.install(context)

@@ -95,3 +95,15 @@ def test_the_document_is_the_same_whatever_auth_says(make_client: AppFactory) ->
 def test_auth_off_ignores_credentials(make_client: AppFactory) -> None:
     client = make_client()
     assert client.get("/v1/runs", headers={"X-API-Key": "nonsense"}).status_code == 200
+
+
+def test_a_key_revoked_while_the_server_runs_is_refused_at_once(
+    make_client: AppFactory, keys: KeyStore
+) -> None:
+    client = make_client(auth="api_key")
+    made, record = keys.create(role=Role.VIEWER)
+    headers = {"X-API-Key": made.key}
+    for _ in range(3):  # the server's threads now hold their read connections
+        assert client.get("/v1/runs", headers=headers).status_code == 200
+    keys.revoke(record.id)  # another connection, as `qers keys revoke` would
+    assert client.get("/v1/runs", headers=headers).status_code == 401

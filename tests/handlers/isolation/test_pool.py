@@ -1,0 +1,170 @@
+"""The pool of warm children: one child runs episode after episode with the very results
+a fresh child gives, and whatever goes wrong costs only the episode it was running."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generated.models import FailureCode, RunStatus
+from handlers.isolation.executor import ExecutionResult, Executor, pooled
+from simengine.api import list_profiles, list_scenarios
+
+STEPS = 40
+
+
+def _specs() -> list[dict[str, Any]]:
+    """Every scenario under every profile, and each scenario with two DR episodes."""
+    scenarios = [s["name"] for s in list_scenarios()]
+    profiles = [p["name"] for p in list_profiles()]
+    specs = [
+        {"scenario": s, "profile": p, "steps": STEPS, "seed": 5, "dr_episode": None}
+        for s in scenarios
+        for p in profiles
+    ]
+    specs += [
+        {"scenario": s, "profile": "pseudo_reality_A", "steps": STEPS, "seed": 7, "dr_episode": e}
+        for s in scenarios
+        for e in (1, 2)
+    ]
+    return specs
+
+
+@pytest.fixture
+def pool() -> Iterator[Executor]:
+    executor = Executor(pooled(spares=1, max_episodes=100_000, max_growth_mb=4096))
+    executor.warm_up()
+    _ready(executor)
+    try:
+        yield executor
+    finally:
+        executor.spares.close()
+
+
+def _ready(executor: Executor, count: int = 1) -> None:
+    deadline = time.monotonic() + 60
+    while len(executor.spares._ready) < count:
+        assert time.monotonic() < deadline, "no warm child got ready"
+        time.sleep(0.02)
+
+
+def _fingerprint(result: ExecutionResult) -> tuple[str, bytes]:
+    assert result.status == RunStatus.SUCCEEDED, result
+    assert result.output is not None
+    assert result.replay_npz is not None
+    return result.output["trajectory_sha256"], result.replay_npz
+
+
+def test_one_warm_child_gives_every_episode_bit_for_bit_as_a_fresh_child(pool: Executor) -> None:
+    specs = _specs()
+    fresh = Executor()
+    expected = [_fingerprint(fresh.execute(spec, max_duration_s=60)) for spec in specs]
+    # Every spec twice in one child, at another position the second time.
+    forward = [_fingerprint(pool.execute(spec, max_duration_s=60)) for spec in specs]
+    backward = [_fingerprint(pool.execute(spec, max_duration_s=60)) for spec in specs[::-1]]
+    assert forward == expected
+    assert backward[::-1] == expected
+    assert pool.spares.taken == 2 * len(specs)
+    assert pool.spares.reused == 2 * len(specs) - 1  # all in the one child
+
+
+def _pids_of(executor: Executor) -> set[int | None]:
+    return {spare.process.pid for spare in executor.spares._ready}
+
+
+def _good(executor: Executor) -> ExecutionResult:
+    return executor.execute({"scenario": "drop_test", "steps": 30}, max_duration_s=60)
+
+
+def test_a_crashing_asset_costs_only_its_episode(pool: Executor, tmp_path: Path) -> None:
+    # Two root links crash PyBullet (SIGSEGV) while it loads the URDF.
+    urdf = tmp_path / "two_roots.urdf"
+    urdf.write_text('<robot name="r"><link name="a"/><link name="b"/></robot>', encoding="utf-8")
+    assert _good(pool).status == RunStatus.SUCCEEDED
+    before = _pids_of(pool)
+    crashed = pool.execute(
+        {"scenario": "urdf_rollout", "steps": 30, "urdf_path": str(urdf)}, max_duration_s=60
+    )
+    assert crashed.status == RunStatus.FAILED
+    assert crashed.failure_code == FailureCode.ENGINE_CRASH
+    pool.replenish()
+    _ready(pool)
+    assert _pids_of(pool).isdisjoint(before)  # the crashed child was replaced
+    after = _good(pool)
+    assert after.status == RunStatus.SUCCEEDED
+    assert _fingerprint(after) == _fingerprint(
+        Executor().execute({"scenario": "drop_test", "steps": 30}, max_duration_s=60)
+    )
+
+
+def test_a_hanging_asset_times_out_and_the_pool_goes_on(pool: Executor, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "mesh.obj")  # opening it for reading blocks forever
+    urdf = tmp_path / "fifo.urdf"
+    urdf.write_text(
+        '<robot name="r"><link name="base"><visual><geometry><mesh filename="mesh.obj"/>'
+        "</geometry></visual></link></robot>",
+        encoding="utf-8",
+    )
+    hung = pool.execute(
+        {"scenario": "urdf_rollout", "steps": 30, "urdf_path": str(urdf)}, max_duration_s=2
+    )
+    assert hung.status == RunStatus.FAILED
+    assert hung.failure_code == FailureCode.TIMEOUT
+    pool.replenish()
+    _ready(pool)
+    assert _good(pool).status == RunStatus.SUCCEEDED
+
+
+def test_a_cancelled_episode_retires_its_child(pool: Executor) -> None:
+    import threading
+
+    cancel = threading.Event()
+    timer = threading.Timer(0.3, cancel.set)
+    timer.start()
+    result = pool.execute(
+        {"scenario": "arm_reach", "steps": 200_000, "record_replay": False},
+        max_duration_s=60,
+        cancel_event=cancel,
+    )
+    assert result.status == RunStatus.CANCELLED
+    assert pool.spares._ready == []  # not given back
+    pool.replenish()
+    _ready(pool)
+    assert _good(pool).status == RunStatus.SUCCEEDED
+
+
+def test_a_child_is_replaced_after_its_episodes() -> None:
+    executor = Executor(pooled(spares=1, max_episodes=3, max_growth_mb=4096))
+    executor.warm_up()
+    try:
+        _ready(executor)
+        first = _pids_of(executor)
+        for _ in range(3):
+            assert _good(executor).status == RunStatus.SUCCEEDED
+            time.sleep(0.05)  # the give-back runs on another thread
+        assert executor.spares.retired == 1
+        executor.replenish()
+        _ready(executor)
+        assert _pids_of(executor).isdisjoint(first)
+        assert executor.spares.reused == 2
+    finally:
+        executor.spares.close()
+
+
+def test_a_child_that_grew_too_much_is_replaced() -> None:
+    executor = Executor(pooled(spares=1, max_episodes=1000, max_growth_mb=1))
+    executor.warm_up()
+    try:
+        _ready(executor)
+        # A quadruped episode allocates more than a mebibyte the child keeps.
+        spec = {"scenario": "quadruped_stand", "steps": 200}
+        assert executor.execute(spec, max_duration_s=60).status == RunStatus.SUCCEEDED
+        time.sleep(0.2)
+        assert executor.spares.retired == 1
+    finally:
+        executor.spares.close()
