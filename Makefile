@@ -6,8 +6,12 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 FUZZ_PORT ?= 8765
+# The contract linters (npm packages pinned by contracts/lint/package-lock.json).
+LINT_DIR := contracts/lint
+LINT_BIN := $(LINT_DIR)/node_modules/.bin
+LINT_STAMP := $(LINT_DIR)/node_modules/.installed
 
-.PHONY: install browser generate check-generated lint typecheck test serve fuzz bench check clean
+.PHONY: install browser generate check-generated lint lint-contract typecheck test serve fuzz bench check clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found"; exit 1; }
@@ -37,6 +41,27 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check codegen handlers simengine tests bench
 	$(VENV)/bin/ruff format --check codegen handlers simengine tests bench
 
+# npm ci installs exactly the lock file's versions; install scripts are not run (the
+# linters need none).
+$(LINT_STAMP): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm not found (install Node.js and npm)"; exit 1; }
+	npm ci --prefix $(LINT_DIR) --ignore-scripts --no-audit --no-fund
+	touch $(LINT_STAMP)
+
+# Spectral (spectral:oas + OWASP) and Redocly (recommended) on the document the app serves;
+# any error fails, warnings are listed and counted. Both run even if the first fails.
+lint-contract: $(STAMP) $(LINT_STAMP)
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	$(PY) -m tests.contract.published "$$out/openapi.json" && \
+	export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true && rc=0 && \
+	echo "spectral (spectral:oas + OWASP API Security Top 10):" && \
+	{ $(LINT_BIN)/spectral lint --ruleset $(LINT_DIR)/.spectral.yaml --fail-severity error \
+	    "$$out/openapi.json" || rc=1; } && \
+	echo "redocly (recommended):" && \
+	{ $(LINT_BIN)/redocly lint --config $(LINT_DIR)/redocly.yaml --format stylish \
+	    "$$out/openapi.json" || rc=1; } && \
+	exit $$rc
+
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
@@ -55,7 +80,7 @@ fuzz: $(STAMP)
 bench: $(STAMP) browser
 	$(PY) -m bench
 
-check: lint typecheck check-generated test
+check: lint lint-contract typecheck check-generated test
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
