@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from codegen.errors import ContractError
 
 SCHEMA_SUFFIX = ".schema.json"
 SCHEMA_REF_PREFIX = "schemas/"
+# Responses and headers defined once under `components` of openapi.yaml, and published there.
+COMPONENT_REF_PREFIX = "#/components/"
 JSON_MEDIA_TYPE = "application/json"
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -46,6 +48,9 @@ class Response:
     # Success only: further media types whose body is bytes (e.g. application/octet-stream),
     # by media type, as the contract states them; the handler returns a `Response` for them.
     binary: JsonObject = field(default_factory=dict)
+    # `#/components/responses/<Name>` when the operation refers to a shared response (the
+    # fields above then describe that response); published as the same reference.
+    ref: str | None = None
 
     @property
     def media_types(self) -> tuple[str, ...]:
@@ -147,6 +152,8 @@ def load_contracts(root: Path) -> Contracts:
     except (OSError, yaml.YAMLError) as exc:
         raise ContractError(f"{openapi_path.name}: cannot read: {exc}") from exc
     contracts = Contracts(root=root, schemas=schemas, files=files, openapi=openapi)
+    for ref in _component_refs(openapi):
+        component(openapi, ref, where=f"openapi.yaml $ref {ref!r}")
     operations = _operations(contracts, openapi.get("paths") or {}, section="paths")
     webhooks = _operations(contracts, openapi.get("webhooks") or {}, section="webhooks")
     seen: set[str] = set()
@@ -170,6 +177,26 @@ def ref_name(ref: str, *, where: str) -> str:
     if "#" in name or "/" in name or not name.endswith(SCHEMA_SUFFIX):
         raise ContractError(f"{where}: $ref {ref!r} must name a file in schemas/")
     return name.removesuffix(SCHEMA_SUFFIX)
+
+
+def component(openapi: JsonObject, ref: str, *, where: str) -> JsonObject:
+    """The `#/components/<section>/<Name>` that `ref` names; ContractError when it is missing."""
+    section, _, name = ref.removeprefix(COMPONENT_REF_PREFIX).partition("/")
+    found = openapi.get("components", {}).get(section, {}).get(name)
+    if not ref.startswith(COMPONENT_REF_PREFIX) or "/" in name or not isinstance(found, dict):
+        raise ContractError(f"{where}: names no component of openapi.yaml")
+    return found
+
+
+def _component_refs(node: Any) -> list[str]:
+    """Every `$ref` into `#/components/` anywhere in `node`."""
+    if isinstance(node, list):
+        return [ref for item in node for ref in _component_refs(item)]
+    if not isinstance(node, dict):
+        return []
+    own = node.get("$ref")
+    found = [own] if isinstance(own, str) and own.startswith("#") else []
+    return found + [ref for value in node.values() for ref in _component_refs(value)]
 
 
 def _operations(contracts: Contracts, items: JsonObject, *, section: str) -> tuple[Operation, ...]:
@@ -303,6 +330,12 @@ def _resolved(contracts: Contracts, schema: JsonObject, *, where: str) -> JsonOb
 
 def _response(contracts: Contracts, status: str, raw: JsonObject, *, where: str) -> Response:
     where = f"{where} response {status}"
+    ref = raw.get("$ref")
+    if isinstance(ref, str):
+        if not ref.startswith(f"{COMPONENT_REF_PREFIX}responses/"):
+            raise ContractError(f"{where}: a response $ref names #/components/responses/<Name>")
+        shared = component(contracts.openapi, ref, where=where)
+        return replace(_response(contracts, status, shared, where=where), ref=ref)
     content: JsonObject = raw.get("content") or {}
     is_error = status == "default" or status[0] in "45"
     binary = {} if is_error else {m: c for m, c in content.items() if _is_binary(m, c)}

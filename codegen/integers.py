@@ -4,30 +4,27 @@ datamodel-codegen writes `StrictInt` (which refuses `"100"` and `true`, but also
 This pass adds a before-validator that turns a whole float into an int. It goes last in
 an `Annotated[StrictInt, Field(ge=..)]`, so Pydantic still applies and publishes the
 bounds on the integer itself; a bare `StrictInt` becomes `ContractInt`, which carries it.
+
+It also publishes the integer's `format`, which pydantic drops: `INT32` when the `Field`
+bounds fit a signed 32-bit integer, else `INT64`. The contract states the same format
+(codegen/rules.py checks that it agrees with the bounds).
 """
 
 from __future__ import annotations
 
 import ast
 
-TYPES_MODULE = '''"""Types the generated models share (see codegen/integers.py)."""
-
-from typing import Annotated
-
-from pydantic import BeforeValidator, StrictInt
-
-
-def _whole_float_to_int(value: object) -> object:
-    # JSON parsers hand `100.0` over as a float; JSON Schema counts it as an integer.
-    if type(value) is float and value.is_integer():
-        return int(value)
-    return value
+_NAMES = ("ContractInt", "WHOLE_FLOAT_AS_INT", "INT32", "INT64")
+INT32_RANGE = (-(2**31), 2**31 - 1)
+_LOWER = {"ge": 0, "gt": 1}  # keyword -> what to add to reach the smallest allowed value
+_UPPER = {"le": 0, "lt": -1}
 
 
-WHOLE_FLOAT_AS_INT = BeforeValidator(_whole_float_to_int)
-ContractInt = Annotated[StrictInt, WHOLE_FLOAT_AS_INT]
-'''
-_NAMES = ("ContractInt", "WHOLE_FLOAT_AS_INT")
+def integer_format(minimum: int | float | None, maximum: int | float | None) -> str:
+    """`int32` when every integer from `minimum` to `maximum` fits 32 bits, else `int64`."""
+    low, high = INT32_RANGE
+    fits = minimum is not None and maximum is not None and low <= minimum and maximum <= high
+    return "int32" if fits else "int64"
 
 
 class _Integers(ast.NodeTransformer):
@@ -41,9 +38,14 @@ class _Integers(ast.NodeTransformer):
             and isinstance(node.slice, ast.Tuple)
             and _mentions_strict_int(node.slice.elts[0])
         ):
+            node.slice.elts[1:] = [self.visit(e) for e in node.slice.elts[1:]]
             node.slice.elts.append(ast.Name("WHOLE_FLOAT_AS_INT", ast.Load()))
             self.used.add("WHOLE_FLOAT_AS_INT")
-            node.slice.elts[1:-1] = [self.visit(e) for e in node.slice.elts[1:-1]]
+            bounds = _bounds(node.slice.elts[1:])
+            if bounds is not None:
+                marker = integer_format(*bounds).upper()
+                node.slice.elts.append(ast.Name(marker, ast.Load()))
+                self.used.add(marker)
             return node
         return self.generic_visit(node)
 
@@ -77,3 +79,23 @@ def contract_integers(source: str) -> str:
 
 def _mentions_strict_int(node: ast.expr) -> bool:
     return any(isinstance(n, ast.Name) and n.id == "StrictInt" for n in ast.walk(node))
+
+
+def _bounds(metadata: list[ast.expr]) -> tuple[int, int] | None:
+    """The smallest and largest integer a `Field(ge=.., le=..)` among `metadata` allows."""
+    low = high = None
+    for item in metadata:
+        if not (isinstance(item, ast.Call) and isinstance(item.func, ast.Name)):
+            continue
+        if item.func.id != "Field":
+            continue
+        for keyword in item.keywords:
+            literal = isinstance(keyword.value, ast.Constant | ast.UnaryOp)
+            number = ast.literal_eval(keyword.value) if literal else None
+            if not isinstance(number, int | float):
+                continue
+            if keyword.arg in _LOWER:
+                low = number + _LOWER[keyword.arg]
+            elif keyword.arg in _UPPER:
+                high = number + _UPPER[keyword.arg]
+    return None if low is None or high is None else (int(low), int(high))

@@ -13,9 +13,11 @@ import jinja2
 from codegen.contracts import Contracts
 from codegen.multipart import MULTIPART_MODULE
 from codegen.negotiation import NEGOTIATION_MODULE
-from codegen.routes import RouteView, pascal, route_view, snake
+from codegen.routes import RouteView, pascal, published, route_view, snake
 
 TEMPLATES = Path(__file__).parent / "templates"
+# Sections of openapi.yaml's `components` published as written (schemas come from the models).
+SHARED_COMPONENTS = ("headers", "responses")
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,16 @@ def render_code(contracts: Contracts, *, header: str) -> dict[str, str]:
         models=sorted({m for r in webhooks for m in r.models}),
         routes=webhooks,
     )
+    components = contracts.openapi.get("components", {})
     files["api.py"] = env.get_template("api.py.jinja").render(
         **common,
         info=_info(contracts),
+        servers=contracts.openapi.get("servers", []),
         forms=[r for g in groups for r in g.routes if r.form],
         tags=[dict(t) for t in contracts.openapi.get("tags", [])],
-        security_schemes=contracts.openapi.get("components", {}).get("securitySchemes", {}),
+        security_schemes=components.get("securitySchemes", {}),
+        # Shared responses and headers, with their schemas/ references made component ones.
+        shared={key: published(components[key]) for key in SHARED_COMPONENTS if key in components},
     )
     files["multipart.py"] = header.format(sources="codegen/multipart.py") + "\n" + MULTIPART_MODULE
     files["negotiation.py"] = (

@@ -94,9 +94,11 @@ def route_view(contracts: Contracts, op: Operation) -> RouteView:
     success = op.success
     if not success:
         raise ContractError(f"openapi.yaml {op.operation_id}: no 2xx response")
+    if any(r.ref for r in success):
+        raise ContractError(f"openapi.yaml {op.operation_id}: a success response is not a $ref")
     primary = success[0]
     success_models = sorted({r.model for r in success if r.model})
-    models.update(r.model for r in op.responses if r.model)
+    models.update(r.model for r in op.responses if r.model and not r.ref)
     response_model = primary.model
     if len(success_models) > 1:
         response_model = " | ".join(success_models)
@@ -139,7 +141,7 @@ def _form_view(contracts: Contracts, op: Operation) -> FormView:
     assert body is not None
     assert body.is_form
     properties = contracts.schemas[body.model].get("properties", {})
-    file_schemas = {name: _published(properties[name]) for name in body.file_fields}
+    file_schemas = {name: published(properties[name]) for name in body.file_fields}
     return FormView(
         model=body.model,
         reader=f"_{snake(op.operation_id)}_form",
@@ -157,11 +159,11 @@ def _openapi_extra(op: Operation) -> str | None:
     if op.security is not None:
         extra["security"] = op.security
     if op.body is not None and op.body.is_form:
-        extra["requestBody"] = _published(op.body.raw)
+        extra["requestBody"] = published(op.body.raw)
     return repr(extra) if extra else None
 
 
-def _published(value: Any) -> Any:
+def published(value: Any) -> Any:
     """`value` with `$ref`s into schemas/ pointing at the published components instead."""
     if isinstance(value, dict):
         out = {}
@@ -171,10 +173,10 @@ def _published(value: Any) -> Any:
                     "#/components/schemas/" + item.removeprefix(SCHEMA_REF_PREFIX).split(".")[0]
                 )
             else:
-                out[key] = _published(item)
+                out[key] = published(item)
         return out
     if isinstance(value, list):
-        return [_published(item) for item in value]
+        return [published(item) for item in value]
     return value
 
 
@@ -201,6 +203,9 @@ def _argument(contracts: Contracts, param: Parameter, models: set[str]) -> Argum
         for key, kw in _PARAM_CONSTRAINTS.items():
             if key in schema:
                 kwargs.append(f"{kw}={schema[key]!r}")
+        if "format" in schema:
+            # FastAPI publishes no format of its own (e.g. an integer's int32).
+            kwargs.append(f"json_schema_extra={{'format': {schema['format']!r}}}")
     call = f"{_LOCATION_CLASS[param.location]}({', '.join(kwargs)})"
     if param.required:
         return Argument(name, f"Annotated[{base}, {call}]", base, None)
@@ -220,6 +225,10 @@ def _responses_source(op: Operation, *, primary_status: str) -> str:
     entries: list[str] = []
     for response in op.responses:
         key = '"default"' if response.status == "default" else response.status
+        if response.ref:
+            # Published as the reference (generated/api.py drops the description FastAPI adds).
+            entries.append(f"        {key}: {_dict_source({'$ref': response.ref})},")
+            continue
         item: dict[str, Any] = {"description": response.description}
         if response.model and response.status != primary_status:
             item["model"] = response.model

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from codegen.contracts import Contracts, JsonObject
 from codegen.errors import ContractError
+from codegen.integers import integer_format
+from codegen.shared_types import DATETIME_MAX_LENGTH
 
 # Keywords that Pydantic cannot enforce or that do not come back out of the published
 # OpenAPI the way they went in, so server and contract would disagree.
@@ -87,6 +90,7 @@ def _check_node(node: JsonObject, parent_key: str | None, *, where: str) -> None
             f"{where}: pattern uses {shorthand[0]}, which regex engines read differently; "
             "list the characters instead"
         )
+    _check_published_keywords(node, where=where)
     if parent_key is None or "$ref" in node:
         return
     # Each of these would make datamodel-codegen invent a model with a made-up name,
@@ -99,6 +103,20 @@ def _check_node(node: JsonObject, parent_key: str | None, *, where: str) -> None
         raise ContractError(
             f"{where}: a constrained {parent_key} value needs its own named schema file ($ref it)"
         )
+
+
+def _check_published_keywords(node: JsonObject, *, where: str) -> None:
+    # The models publish these keywords the way codegen/integers.py and codegen/datetimes.py
+    # write them; a contract that says otherwise would differ from the published document.
+    types = node.get("type")
+    if types == "integer" or (isinstance(types, list) and "integer" in types):
+        low = node.get("minimum", node.get("exclusiveMinimum", -math.inf) + 1)
+        high = node.get("maximum", node.get("exclusiveMaximum", math.inf) - 1)
+        expected = integer_format(low, high)
+        if node.get("format") != expected:
+            raise ContractError(f"{where}: an integer from {low} to {high} has format {expected!r}")
+    if node.get("format") == "date-time" and node.get("maxLength") != DATETIME_MAX_LENGTH:
+        raise ContractError(f"{where}: a date-time has maxLength {DATETIME_MAX_LENGTH}")
 
 
 def _walk(

@@ -59,6 +59,7 @@ TAGS: list[dict[str, Any]] = [
         "description": "Events QERS sends to the `webhook_url` of a run (receivers implement these).",
     },
 ]
+SERVERS: list[dict[str, Any]] = [{"url": "/"}]
 SECURITY_SCHEMES: dict[str, Any] = {
     "ApiKeyAuth": {
         "type": "apiKey",
@@ -73,6 +74,8 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "description": "JWT (`Authorization: Bearer <token>`) validated following RFC 8725 (JWT Best Current Practices): the algorithm allow-list comes from the configured key only (HS256 for a shared secret, RS256 or ES256 for keys of a JWKS; never `none`), `exp`, `iss` and `aud` are required and checked (30 s leeway), and the role and projects come from configured claims (`qers_role`, `qers_projects` by default). Checked when `QERS_AUTH` includes `jwt`.",
     },
 }
+# `components` besides schemas and securitySchemes: responses and headers operations share.
+SHARED_COMPONENTS: dict[str, Any] = {}
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Multipart bodies: the form model and the contract's schema of each of its file parts.
 FORMS: tuple[tuple[Any, dict[str, Any]], ...] = (
@@ -115,12 +118,17 @@ def publish_openapi(app: FastAPI) -> dict[str, Any]:
             description=DESCRIPTION,
             routes=app.routes,
             tags=TAGS,
+            servers=SERVERS or None,
             webhooks=app.webhooks.routes,
             separate_input_output_schemas=False,
         )
         _problem_media_type(document)
+        _shared_responses(document)
+        _optional_parameters(document)
         publish_form_schemas(document, FORMS)
-        document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        components = document.setdefault("components", {})
+        components["securitySchemes"] = SECURITY_SCHEMES
+        components.update(SHARED_COMPONENTS)
         app.openapi_schema = document
     return app.openapi_schema
 
@@ -145,9 +153,37 @@ def build_app(**settings: Any) -> FastAPI:
 def _problem_media_type(document: dict[str, Any]) -> None:
     # FastAPI files every response model under the route's media type (application/json);
     # the contracts file errors under application/problem+json.
-    for path_item in document.get("paths", {}).values():  # not webhooks: receivers answer those
-        for operation in path_item.values():
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content")
-                if content and (status == "default" or status[0] in "45"):
-                    response["content"] = {PROBLEM_MEDIA_TYPE: content.pop("application/json")}
+    for operation in _operations(document):  # not webhooks: receivers answer those
+        for status, response in operation.get("responses", {}).items():
+            content = response.get("content")
+            if content and (status == "default" or status[0] in "45"):
+                response["content"] = {PROBLEM_MEDIA_TYPE: content.pop("application/json")}
+
+
+def _shared_responses(document: dict[str, Any]) -> None:
+    # A response the contract shares is published as its bare reference: FastAPI adds a
+    # description beside it, which would replace the shared one.
+    for operation in _operations(document):
+        for status, response in operation.get("responses", {}).items():
+            if "$ref" in response:
+                operation["responses"][status] = {"$ref": response["$ref"]}
+
+
+def _optional_parameters(document: dict[str, Any]) -> None:
+    # FastAPI publishes an optional parameter as `anyOf: [X, {type: null}]`, but a query
+    # string or header has no null: a client sends the value or leaves the parameter out.
+    for operation in _operations(document):
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+            if not parameter.get("required") and len(branches) == 1 < len(schema["anyOf"]):
+                rest = {key: value for key, value in schema.items() if key != "anyOf"}
+                parameter["schema"] = {**branches[0], **rest}
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        operation
+        for path_item in document.get("paths", {}).values()
+        for operation in path_item.values()
+    ]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class AssetCheck(BaseModel):
@@ -17,7 +17,7 @@ class AssetCheck(BaseModel):
 
     loaded: Annotated[StrictBool, Field(description="PyBullet loaded the canonical URDF.")]
     steps: Annotated[
-        StrictInt, Field(description="Steps simulated.", ge=0, le=100000), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Steps simulated.", ge=0, le=100000), WHOLE_FLOAT_AS_INT, INT32
     ]
     finite: Annotated[StrictBool, Field(description="Every base and joint state stayed finite.")]
     base_drift_m: Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT64, WHOLE_FLOAT_AS_INT
 
 
 class AssetFile(BaseModel):
@@ -27,7 +27,10 @@ class AssetFile(BaseModel):
         ),
     ]
     size_bytes: Annotated[
-        StrictInt, Field(description="Size in bytes.", ge=0, le=10000000000), WHOLE_FLOAT_AS_INT
+        StrictInt,
+        Field(description="Size in bytes.", ge=0, le=10000000000),
+        WHOLE_FLOAT_AS_INT,
+        INT64,
     ]
     sha256: Annotated[
         str,

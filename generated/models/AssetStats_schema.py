@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .Aabb_schema import Aabb
 from .StateValue_schema import StateValue
@@ -19,15 +19,19 @@ class AssetStats(BaseModel):
     """
 
     links: Annotated[
-        StrictInt, Field(description="Links.", ge=0, le=1000000000), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Links.", ge=0, le=1000000000), WHOLE_FLOAT_AS_INT, INT32
     ]
     joints: Annotated[
         StrictInt,
         Field(description="Joints (fixed ones included).", ge=0, le=1000000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     dof: Annotated[
-        StrictInt, Field(description="Movable joints.", ge=0, le=1000000000), WHOLE_FLOAT_AS_INT
+        StrictInt,
+        Field(description="Movable joints.", ge=0, le=1000000000),
+        WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     total_mass_kg: Annotated[
         StrictFloat, Field(description="Sum of the link masses in kg.", ge=0.0, le=1000000000.0)
@@ -49,9 +53,10 @@ class AssetStats(BaseModel):
         StrictInt,
         Field(description="Triangles in every mesh.", ge=0, le=1000000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     meshes: Annotated[
-        StrictInt, Field(description="Mesh files.", ge=0, le=1000000000), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Mesh files.", ge=0, le=1000000000), WHOLE_FLOAT_AS_INT, INT32
     ]
     watertight_meshes: Annotated[
         StrictInt,
@@ -61,6 +66,7 @@ class AssetStats(BaseModel):
             le=1000000000,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     units_suspect: Annotated[
         StrictBool,

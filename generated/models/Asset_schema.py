@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT64, WHOLE_FLOAT_AS_INT, ContractDatetime
 
 from .AssetCheck_schema import AssetCheck
 from .AssetContainer_schema import AssetContainer
@@ -87,6 +87,7 @@ class Asset(BaseModel):
         StrictInt,
         Field(description="Total size of the canonical files in bytes.", ge=0, le=100000000000),
         WHOLE_FLOAT_AS_INT,
+        INT64,
     ]
     stats: Annotated[AssetStats, Field(description="What the import measured.")]
     warnings: Annotated[
@@ -98,7 +99,7 @@ class Asset(BaseModel):
     ]
     check: Annotated[AssetCheck, Field(description="The trial in PyBullet.")]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]
-    created_at: Annotated[AwareDatetime, Field(description="Import time.")]
+    created_at: Annotated[ContractDatetime, Field(description="Import time.")]
     derived_from: Annotated[
         AssetDerivation | None,
         Field(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .FailureCode_schema import FailureCode
 from .ParamValue_schema import ParamValue
@@ -45,6 +45,7 @@ class BatchChild(BaseModel):
         StrictInt,
         Field(description="Episode index within the profile.", ge=0, le=99),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     status: Annotated[RunStatus, Field(description="Child run state.")]
     failure_code: Annotated[

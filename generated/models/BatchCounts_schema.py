@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class BatchCounts(BaseModel):
@@ -16,15 +16,23 @@ class BatchCounts(BaseModel):
     """
 
     total: Annotated[
-        StrictInt, Field(description="All children.", ge=0, le=3200), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="All children.", ge=0, le=3200), WHOLE_FLOAT_AS_INT, INT32
     ]
-    created: Annotated[StrictInt, Field(description="CREATED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT]
-    queued: Annotated[StrictInt, Field(description="QUEUED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT]
-    running: Annotated[StrictInt, Field(description="RUNNING.", ge=0, le=3200), WHOLE_FLOAT_AS_INT]
+    created: Annotated[
+        StrictInt, Field(description="CREATED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT, INT32
+    ]
+    queued: Annotated[
+        StrictInt, Field(description="QUEUED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT, INT32
+    ]
+    running: Annotated[
+        StrictInt, Field(description="RUNNING.", ge=0, le=3200), WHOLE_FLOAT_AS_INT, INT32
+    ]
     succeeded: Annotated[
-        StrictInt, Field(description="SUCCEEDED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="SUCCEEDED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT, INT32
     ]
-    failed: Annotated[StrictInt, Field(description="FAILED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT]
+    failed: Annotated[
+        StrictInt, Field(description="FAILED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT, INT32
+    ]
     cancelled: Annotated[
-        StrictInt, Field(description="CANCELLED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="CANCELLED.", ge=0, le=3200), WHOLE_FLOAT_AS_INT, INT32
     ]

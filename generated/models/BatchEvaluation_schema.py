@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool
+
+from generated.types import ContractDatetime
 
 from .BatchStatus_schema import BatchStatus
 from .GapWidth_schema import GapWidth
@@ -37,7 +39,7 @@ class BatchEvaluation(BaseModel):
             description="True when every child had finished; otherwise figures cover finished children only."
         ),
     ]
-    computed_at: Annotated[AwareDatetime, Field(description="When the evaluation was computed.")]
+    computed_at: Annotated[ContractDatetime, Field(description="When the evaluation was computed.")]
     baseline_profile: Annotated[
         str,
         Field(
@@ -66,10 +68,7 @@ class BatchEvaluation(BaseModel):
     ]
     metrics: Annotated[
         list[MetricSpec],
-        Field(
-            description="Metrics evaluated, with their declared directions.",
-            max_length=128,
-        ),
+        Field(description="Metrics evaluated, with their declared directions.", max_length=128),
     ]
     profiles: Annotated[
         list[ProfileEvaluation],
@@ -79,6 +78,5 @@ class BatchEvaluation(BaseModel):
         ),
     ]
     gap_widths: Annotated[
-        dict[str, GapWidth],
-        Field(description="Gap width per metric key.", max_length=128),
+        dict[str, GapWidth], Field(description="Gap width per metric key.", max_length=128)
     ]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .MetricStats_schema import MetricStats
 from .RunId_schema import RunId
@@ -30,15 +30,19 @@ class BatchProfileResult(BaseModel):
         ),
     ]
     episodes: Annotated[
-        StrictInt, Field(description="Episodes run.", ge=0, le=100), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Episodes run.", ge=0, le=100), WHOLE_FLOAT_AS_INT, INT32
     ]
     succeeded: Annotated[
-        StrictInt, Field(description="Episodes that succeeded.", ge=0, le=100), WHOLE_FLOAT_AS_INT
+        StrictInt,
+        Field(description="Episodes that succeeded.", ge=0, le=100),
+        WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     failed: Annotated[
         StrictInt,
         Field(description="Episodes that failed or were cancelled.", ge=0, le=100),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     run_ids: Annotated[list[RunId], Field(description="Child runs, by episode.", max_length=100)]
     metrics: Annotated[

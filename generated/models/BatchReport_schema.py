@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from generated.types import ContractDatetime
 
 from .BatchChild_schema import BatchChild
 from .BatchCounts_schema import BatchCounts
@@ -34,22 +36,17 @@ class BatchReport(BaseModel):
     status: Annotated[BatchStatus, Field(description="Batch state.")]
     spec: Annotated[BatchSpec, Field(description="Effective parameters.")]
     project_id: Annotated[ProjectId | None, Field(description="Project, if any.")]
-    created_at: Annotated[AwareDatetime, Field(description="When the batch was accepted.")]
+    created_at: Annotated[ContractDatetime, Field(description="When the batch was accepted.")]
     started_at: Annotated[
-        AwareDatetime | None,
-        Field(description="When the first child started; null before."),
+        ContractDatetime | None, Field(description="When the first child started; null before.")
     ]
     finished_at: Annotated[
-        AwareDatetime | None,
-        Field(description="When the last child finished; null before."),
+        ContractDatetime | None, Field(description="When the last child finished; null before.")
     ]
     counts: Annotated[BatchCounts, Field(description="Children per state.")]
     profiles: Annotated[
         list[BatchProfileResult],
-        Field(
-            description="Results per profile, in the order of `spec.profiles`.",
-            max_length=32,
-        ),
+        Field(description="Results per profile, in the order of `spec.profiles`.", max_length=32),
     ]
     children: Annotated[
         list[BatchChild],

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, INT64, WHOLE_FLOAT_AS_INT
 
 from .ParamValue_schema import ParamValue
 from .ProfileName_schema import ProfileName
@@ -63,6 +63,7 @@ class BatchRequest(BaseModel):
             title="Steps",
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = MISSING
     dt: Annotated[
         StrictFloat | MISSING,
@@ -76,11 +77,13 @@ class BatchRequest(BaseModel):
         StrictInt,
         Field(description="Batch seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
         WHOLE_FLOAT_AS_INT,
+        INT64,
     ] = 0
     dr_episodes_per_profile: Annotated[
         StrictInt,
         Field(description="Domain-randomised episodes per profile.", ge=1, le=100),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = 1
     scenario: Annotated[
         str,
@@ -112,6 +115,7 @@ class BatchRequest(BaseModel):
             le=64,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = MISSING
     params: Annotated[
         dict[str, ParamValue] | MISSING,

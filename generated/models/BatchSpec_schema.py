@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, INT64, WHOLE_FLOAT_AS_INT
 
 from .AssetId_schema import AssetId
 from .ParamValue_schema import ParamValue
@@ -56,6 +56,7 @@ class BatchSpec(BaseModel):
         StrictInt,
         Field(description="Steps per child.", examples=[240], ge=1, le=1000000, title="Steps"),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     dt: Annotated[
         StrictFloat | None,
@@ -69,14 +70,19 @@ class BatchSpec(BaseModel):
         StrictInt,
         Field(description="Batch seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
         WHOLE_FLOAT_AS_INT,
+        INT64,
     ]
     dr_episodes_per_profile: Annotated[
-        StrictInt, Field(description="Episodes per profile.", ge=1, le=100), WHOLE_FLOAT_AS_INT
+        StrictInt,
+        Field(description="Episodes per profile.", ge=1, le=100),
+        WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     max_concurrency: Annotated[
         StrictInt,
         Field(description="Most children running at once.", ge=1, le=64),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     params: Annotated[
         dict[str, ParamValue], Field(description="Scenario parameters.", max_length=64)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictFloat
+from pydantic import BaseModel, Field, StrictFloat
+
+from generated.types import ContractDatetime
 
 from .BenchmarkProfileResult_schema import BenchmarkProfileResult
 from .BenchmarkSuite_schema import BenchmarkSuite
@@ -31,15 +33,13 @@ class BenchmarkReport(BaseModel):
             title="BenchmarkId",
         ),
     ]
-    created_at: Annotated[AwareDatetime, Field(description="When the benchmark finished.")]
+    created_at: Annotated[ContractDatetime, Field(description="When the benchmark finished.")]
     suite: Annotated[BenchmarkSuite, Field(description="Suite definition.")]
     engine: Annotated[EngineInfo, Field(description="Versions used.")]
     duration_s: Annotated[
         StrictFloat,
         Field(
-            description="Wall-clock duration of the benchmark in seconds.",
-            ge=0.0,
-            le=10000000.0,
+            description="Wall-clock duration of the benchmark in seconds.", ge=0.0, le=10000000.0
         ),
     ]
     G_dyn: Annotated[
@@ -47,14 +47,11 @@ class BenchmarkReport(BaseModel):
         Field(description="Dynamics gap, aggregated over profiles (mean; worst over all)."),
     ]
     G_perc: Annotated[
-        GapPerception,
-        Field(description="Perception gap, aggregated over profiles (mean)."),
+        GapPerception, Field(description="Perception gap, aggregated over profiles (mean).")
     ]
     G_perf: Annotated[
-        GapPerformance,
-        Field(description="Performance gap, aggregated over profiles (pooled)."),
+        GapPerformance, Field(description="Performance gap, aggregated over profiles (pooled).")
     ]
     profiles: Annotated[
-        list[BenchmarkProfileResult],
-        Field(description="Per-profile results.", max_length=32),
+        list[BenchmarkProfileResult], Field(description="Per-profile results.", max_length=32)
     ]

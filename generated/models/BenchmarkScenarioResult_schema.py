@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .GapDynamics_schema import GapDynamics
 from .GapPerception_schema import GapPerception
@@ -31,7 +31,10 @@ class BenchmarkScenarioResult(BaseModel):
         ),
     ]
     episodes: Annotated[
-        StrictInt, Field(description="Episodes per profile.", ge=1, le=1000), WHOLE_FLOAT_AS_INT
+        StrictInt,
+        Field(description="Episodes per profile.", ge=1, le=1000),
+        WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     baseline_success_rate: Annotated[
         StrictFloat, Field(description="Success rate under the baseline.", ge=0.0, le=1.0)

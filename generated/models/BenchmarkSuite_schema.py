@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .ProfileName_schema import ProfileName
 from .ScenarioName_schema import ScenarioName
@@ -53,6 +53,7 @@ class BenchmarkSuite(BaseModel):
         StrictInt,
         Field(description="Episodes per scenario and profile.", ge=1, le=1000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     seeds: Annotated[
         list[Seed], Field(description="Seeds of the episodes, in order.", max_length=1000)
@@ -63,4 +64,5 @@ class BenchmarkSuite(BaseModel):
             description="Steps per run; null: each scenario's `default_steps`.", ge=1, le=1000000
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]

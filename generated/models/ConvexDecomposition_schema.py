@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class ConvexDecomposition(BaseModel):
@@ -32,6 +32,7 @@ class ConvexDecomposition(BaseModel):
             le=256,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = MISSING
     timeout_s: Annotated[
         StrictFloat,

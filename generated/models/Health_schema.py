@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from generated.types import ContractDatetime
 
 from .ComponentHealth_schema import ComponentHealth
 from .HealthStatus_schema import HealthStatus
@@ -45,6 +47,5 @@ class Health(BaseModel):
         Field(description="Redis reachability in the `rq` backend; null in the embedded backend."),
     ]
     time: Annotated[
-        AwareDatetime,
-        Field(description="Server time (UTC) when the health was computed."),
+        ContractDatetime, Field(description="Server time (UTC) when the health was computed.")
     ]

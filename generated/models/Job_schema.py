@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from generated.types import ContractDatetime
 
 from .FailureCode_schema import FailureCode
 from .JobBackend_schema import JobBackend
@@ -67,28 +69,24 @@ class Job(BaseModel):
         ),
     ]
     progress: Annotated[RunProgress, Field(description="Steps done.")]
-    created_at: Annotated[AwareDatetime, Field(description="When the job was accepted.")]
+    created_at: Annotated[ContractDatetime, Field(description="When the job was accepted.")]
     queued_at: Annotated[
-        AwareDatetime | None,
-        Field(description="When it was enqueued; null if never queued."),
+        ContractDatetime | None, Field(description="When it was enqueued; null if never queued.")
     ]
     started_at: Annotated[
-        AwareDatetime | None, Field(description="When stepping started; null before.")
+        ContractDatetime | None, Field(description="When stepping started; null before.")
     ]
     finished_at: Annotated[
-        AwareDatetime | None,
-        Field(description="When it reached a final state; null before."),
+        ContractDatetime | None, Field(description="When it reached a final state; null before.")
     ]
     failure_code: Annotated[
         FailureCode | None, Field(description="Why it failed; null unless FAILED.")
     ]
     failure_reason: Annotated[
-        str | None,
-        Field(description="What went wrong; null unless FAILED.", max_length=2000),
+        str | None, Field(description="What went wrong; null unless FAILED.", max_length=2000)
     ]
     metrics: Annotated[
-        RunMetricsSummary | None,
-        Field(description="Metrics summary; null until finished."),
+        RunMetricsSummary | None, Field(description="Metrics summary; null until finished.")
     ]
     webhook: Annotated[
         RunWebhook | None,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT, ContractDatetime
 
 from .AssetId_schema import AssetId
 from .LinkageJoint_schema import LinkageJoint
@@ -92,6 +92,7 @@ class LinkageResult(BaseModel):
         StrictInt,
         Field(description="Degrees of freedom (joints that are not fixed).", ge=0, le=511),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     total_mass_kg: Annotated[
         StrictFloat, Field(description="Sum of the link masses in kg.", ge=0.0, le=1000000000.0)
@@ -120,4 +121,4 @@ class LinkageResult(BaseModel):
         LinkageVerification | None,
         Field(description="The check in simulation; null when `verify.steps` is 0."),
     ]
-    created_at: Annotated[AwareDatetime, Field(description="When it was built.")]
+    created_at: Annotated[ContractDatetime, Field(description="When it was built.")]

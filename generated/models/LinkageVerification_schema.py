@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .JointVerification_schema import JointVerification
 
@@ -19,7 +19,7 @@ class LinkageVerification(BaseModel):
 
     loaded: Annotated[StrictBool, Field(description="PyBullet loaded the URDF.")]
     steps: Annotated[
-        StrictInt, Field(description="Steps simulated.", ge=0, le=10000), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Steps simulated.", ge=0, le=10000), WHOLE_FLOAT_AS_INT, INT32
     ]
     finite: Annotated[StrictBool, Field(description="Every state stayed finite.")]
     joints: Annotated[

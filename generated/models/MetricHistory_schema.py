@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .MetricSeries_schema import MetricSeries
 from .SimTime_schema import SimTime
@@ -23,6 +23,7 @@ class MetricHistory(BaseModel):
         StrictInt,
         Field(description="Steps between consecutive points.", ge=1, le=1000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     step: Annotated[
         list[StepIndex], Field(description="Step index of each point.", max_length=10000)

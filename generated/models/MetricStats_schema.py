@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .MetricValue_schema import MetricValue
 
@@ -18,7 +18,10 @@ class MetricStats(BaseModel):
     """
 
     n: Annotated[
-        StrictInt, Field(description="Number of values.", ge=1, le=100000), WHOLE_FLOAT_AS_INT
+        StrictInt,
+        Field(description="Number of values.", ge=1, le=100000),
+        WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     mean: Annotated[
         StrictFloat,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class PartHull(BaseModel):
@@ -28,8 +28,8 @@ class PartHull(BaseModel):
     ]
     volume_m3: Annotated[StrictFloat, Field(description="Volume in m³.", ge=0.0, le=1000000.0)]
     faces: Annotated[
-        StrictInt, Field(description="Triangles.", ge=0, le=100000000), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Triangles.", ge=0, le=100000000), WHOLE_FLOAT_AS_INT, INT32
     ]
     vertices: Annotated[
-        StrictInt, Field(description="Vertices.", ge=0, le=100000000), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Vertices.", ge=0, le=100000000), WHOLE_FLOAT_AS_INT, INT32
     ]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .Aabb_schema import Aabb
 from .InertiaRow_schema import InertiaRow
@@ -37,11 +37,13 @@ class Part(BaseModel):
         StrictInt,
         Field(description="Triangles of its mesh.", ge=0, le=100000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     vertices: Annotated[
         StrictInt,
         Field(description="Vertices of its mesh.", ge=0, le=100000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     volume_m3: Annotated[
         StrictFloat,

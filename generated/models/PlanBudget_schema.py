@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class PlanBudget(BaseModel):
@@ -20,9 +20,11 @@ class PlanBudget(BaseModel):
         StrictInt,
         Field(description="Most runs, batch children included.", ge=1, le=1000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = 20
     max_steps_total: Annotated[
         StrictInt,
         Field(description="Most simulation steps summed over every run.", ge=1, le=10000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = 20000

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class PlanCost(BaseModel):
@@ -19,9 +19,11 @@ class PlanCost(BaseModel):
         StrictInt,
         Field(description="Runs, batch children included.", ge=0, le=1000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     steps_total: Annotated[
         StrictInt,
         Field(description="Simulation steps summed over every run.", ge=0, le=10000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]

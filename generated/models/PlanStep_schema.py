@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .HttpMethod_schema import HttpMethod
 from .PlanBinding_schema import PlanBinding
@@ -64,10 +64,12 @@ class PlanStep(BaseModel):
         StrictInt,
         Field(description="Runs this step creates (batch children included).", ge=0, le=1000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     steps_total: Annotated[
         StrictInt,
         Field(description="Simulation steps it asks for, summed over its runs.", ge=0, le=10000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     rationale: Annotated[str, Field(description="Why this step.", max_length=2000)]

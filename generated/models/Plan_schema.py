@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from generated.types import ContractDatetime
 
 from .PlanBudget_schema import PlanBudget
 from .PlanCost_schema import PlanCost
@@ -30,7 +32,7 @@ class Plan(BaseModel):
             title="PlanId",
         ),
     ]
-    created_at: Annotated[AwareDatetime, Field(description="When the plan was made.")]
+    created_at: Annotated[ContractDatetime, Field(description="When the plan was made.")]
     review_required: Annotated[
         Literal[True], Field(description="Always true: a plan is a proposal.")
     ]
@@ -49,8 +51,7 @@ class Plan(BaseModel):
     project_id: Annotated[ProjectId | None, Field(description="Project given, if any.")]
     summary: Annotated[str, Field(description="One-line summary.", max_length=2000)]
     rationale: Annotated[
-        str,
-        Field(description="Why these scenarios, profiles and sizes.", max_length=4000),
+        str, Field(description="Why these scenarios, profiles and sizes.", max_length=4000)
     ]
     budget: Annotated[PlanBudget, Field(description="The budget it respects.")]
     cost: Annotated[PlanCost, Field(description="What it asks for in all (within `budget`).")]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .FieldError_schema import FieldError
 
@@ -38,6 +38,7 @@ class Problem(BaseModel):
         StrictInt,
         Field(description="HTTP status code of this response.", ge=400, le=599),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     detail: Annotated[
         str,

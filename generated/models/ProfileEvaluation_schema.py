@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .MetricDrop_schema import MetricDrop
 from .MetricValue_schema import MetricValue
@@ -37,11 +37,13 @@ class ProfileEvaluation(BaseModel):
             le=32,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     episodes_used: Annotated[
         StrictInt,
         Field(description="Successful episodes the statistics use.", ge=0, le=100),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     drops: Annotated[
         dict[str, MetricDrop], Field(description="Drop per metric key.", max_length=128)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class ProjectCounts(BaseModel):
@@ -19,14 +19,17 @@ class ProjectCounts(BaseModel):
         StrictInt,
         Field(description="Assets in the project.", ge=0, le=1000000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     runs: Annotated[
         StrictInt,
         Field(description="Runs in the project (batch children included).", ge=0, le=1000000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     batches: Annotated[
         StrictInt,
         Field(description="Batches in the project.", ge=0, le=1000000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]

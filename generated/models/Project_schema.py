@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool
+
+from generated.types import ContractDatetime
 
 from .ProjectCounts_schema import ProjectCounts
 from .Tag_schema import Tag
@@ -44,10 +46,9 @@ class Project(BaseModel):
         StrictBool,
         Field(description="True once archived: new runs, assets and batches are refused (409)."),
     ]
-    created_at: Annotated[AwareDatetime, Field(description="Creation time.")]
+    created_at: Annotated[ContractDatetime, Field(description="Creation time.")]
     updated_at: Annotated[
-        AwareDatetime,
-        Field(description="Last change (creation time if never changed)."),
+        ContractDatetime, Field(description="Last change (creation time if never changed).")
     ]
     counts: Annotated[
         ProjectCounts | None,

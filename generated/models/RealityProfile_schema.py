@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .DomainRandomization_schema import DomainRandomization
 from .FrictionCoefficients_schema import FrictionCoefficients
@@ -59,6 +59,7 @@ class RealityProfile(BaseModel):
             le=64,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     solver_iterations: Annotated[
         StrictInt,
@@ -68,6 +69,7 @@ class RealityProfile(BaseModel):
             le=1000,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     floor_friction: Annotated[
         FrictionCoefficients, Field(description="Friction coefficients of the floor.")
@@ -106,6 +108,7 @@ class RealityProfile(BaseModel):
             le=100,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     sensor_noise: Annotated[SensorNoise, Field(description="Measurement noise per sensor channel.")]
     randomization: Annotated[

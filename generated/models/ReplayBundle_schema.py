@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .ReplayColumns_schema import ReplayColumns
 from .ReplayManifest_schema import ReplayManifest
@@ -34,10 +34,12 @@ class ReplayBundle(BaseModel):
         StrictInt,
         Field(description="Every stride-th recorded step is included (1 = all).", ge=1, le=10000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     rows: Annotated[
         StrictInt,
         Field(description="Number of steps included in `columns`.", ge=0, le=1000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     columns: Annotated[ReplayColumns, Field(description="The trajectory.")]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, INT64, WHOLE_FLOAT_AS_INT, ContractDatetime
 
 from .EngineInfo_schema import EngineInfo
 from .JointName_schema import JointName
@@ -27,6 +27,7 @@ class ReplayManifest(BaseModel):
         StrictInt,
         Field(description="Replay bundle format version.", ge=1, le=100),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     run_id: Annotated[
         str,
@@ -58,12 +59,14 @@ class ReplayManifest(BaseModel):
         StrictInt,
         Field(description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
         WHOLE_FLOAT_AS_INT,
+        INT64,
     ]
     dt: Annotated[StrictFloat, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)]
     steps: Annotated[
         StrictInt,
         Field(description="Steps requested.", examples=[240], ge=1, le=1000000, title="Steps"),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     steps_recorded: Annotated[
         StrictInt,
@@ -73,6 +76,7 @@ class ReplayManifest(BaseModel):
             le=1000000,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     partial: Annotated[
         StrictBool,
@@ -102,4 +106,4 @@ class ReplayManifest(BaseModel):
         Field(description="Dimensions of `observation`, in order.", max_length=512),
     ]
     engine: Annotated[EngineInfo, Field(description="Versions that produced the recording.")]
-    created_at: Annotated[AwareDatetime, Field(description="When the bundle was written.")]
+    created_at: Annotated[ContractDatetime, Field(description="When the bundle was written.")]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .StateValue_schema import StateValue
 
@@ -27,6 +27,7 @@ class ReplayStep(BaseModel):
             title="StepIndex",
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     t: Annotated[
         StrictFloat,

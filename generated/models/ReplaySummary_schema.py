@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, INT64, WHOLE_FLOAT_AS_INT
 
 from .Sha256_schema import Sha256
 
@@ -18,12 +18,13 @@ class ReplaySummary(BaseModel):
     """
 
     steps_recorded: Annotated[
-        StrictInt, Field(description="Recorded steps.", ge=0, le=1000000), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Recorded steps.", ge=0, le=1000000), WHOLE_FLOAT_AS_INT, INT32
     ]
     size_bytes: Annotated[
         StrictInt,
         Field(description="Size of the compressed bundle in bytes.", ge=0, le=1000000000000),
         WHOLE_FLOAT_AS_INT,
+        INT64,
     ]
     partial: Annotated[
         StrictBool, Field(description="True when the recording stops before the requested steps.")

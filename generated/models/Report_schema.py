@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from generated.types import ContractDatetime
 
 from .EngineInfo_schema import EngineInfo
 from .RealityProfile_schema import RealityProfile
@@ -31,23 +33,20 @@ class Report(BaseModel):
             title="RunId",
         ),
     ]
-    generated_at: Annotated[AwareDatetime, Field(description="When the report was generated.")]
+    generated_at: Annotated[ContractDatetime, Field(description="When the report was generated.")]
     run: Annotated[Run, Field(description="The run.")]
     metrics: Annotated[
         RunMetrics | None,
         Field(description="Metrics (without history); null when the run produced none."),
     ]
     profile: Annotated[
-        RealityProfile,
-        Field(description="The profile as applied (after domain randomisation)."),
+        RealityProfile, Field(description="The profile as applied (after domain randomisation).")
     ]
     engine: Annotated[
-        EngineInfo | None,
-        Field(description="Versions used; null when the run never started."),
+        EngineInfo | None, Field(description="Versions used; null when the run never started.")
     ]
     replay: Annotated[
-        ReplaySummary | None,
-        Field(description="Replay summary; null without a replay."),
+        ReplaySummary | None, Field(description="Replay summary; null without a replay.")
     ]
     warnings: Annotated[
         list[WarningMessage],

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, INT64, WHOLE_FLOAT_AS_INT
 
 from .AssetId_schema import AssetId
 from .ParamValue_schema import ParamValue
@@ -44,6 +44,7 @@ class RunConfigSummary(BaseModel):
         StrictInt,
         Field(description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
         WHOLE_FLOAT_AS_INT,
+        INT64,
     ]
     steps: Annotated[
         StrictInt,
@@ -55,6 +56,7 @@ class RunConfigSummary(BaseModel):
             title="Steps",
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     dt: Annotated[StrictFloat, Field(description="Physics timestep in seconds.", gt=0.0, le=0.1)]
     max_duration_s: Annotated[

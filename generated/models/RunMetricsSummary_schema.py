@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .MetricValue_schema import MetricValue
 
@@ -21,6 +21,7 @@ class RunMetricsSummary(BaseModel):
         StrictInt,
         Field(description="Physics steps executed.", ge=0, le=1000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     sim_time_s: Annotated[
         StrictFloat,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .MetricHistory_schema import MetricHistory
 from .MetricValue_schema import MetricValue
@@ -41,6 +41,7 @@ class RunMetrics(BaseModel):
         StrictInt,
         Field(description="Physics steps executed.", ge=0, le=1000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     sim_time_s: Annotated[
         StrictFloat,

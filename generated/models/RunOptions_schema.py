@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, INT64, WHOLE_FLOAT_AS_INT
 
 from .Tag_schema import Tag
 
@@ -22,6 +22,7 @@ class RunOptions(BaseModel):
         StrictInt,
         Field(description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
         WHOLE_FLOAT_AS_INT,
+        INT64,
     ] = 0
     steps: Annotated[
         StrictInt | MISSING,
@@ -33,6 +34,7 @@ class RunOptions(BaseModel):
             title="Steps",
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = MISSING
     dt: Annotated[
         StrictFloat | MISSING,

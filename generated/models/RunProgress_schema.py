@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class RunProgress(BaseModel):
@@ -19,6 +19,7 @@ class RunProgress(BaseModel):
         StrictInt,
         Field(description="Steps completed so far.", ge=0, le=1000000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     steps_total: Annotated[
         StrictInt,
@@ -26,5 +27,6 @@ class RunProgress(BaseModel):
             description="Steps the run will take.", examples=[240], ge=1, le=1000000, title="Steps"
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     fraction: Annotated[StrictFloat, Field(description="steps_done / steps_total.", ge=0.0, le=1.0)]

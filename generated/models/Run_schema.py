@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT, ContractDatetime
 
 from .BatchId_schema import BatchId
 from .FailureCode_schema import FailureCode
@@ -77,6 +77,7 @@ class Run(BaseModel):
             le=999,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     tags: Annotated[list[Tag], Field(description="Labels.", max_length=32)]
     config: Annotated[RunConfigSummary, Field(description="Effective configuration.")]
@@ -88,16 +89,16 @@ class Run(BaseModel):
         ),
     ]
     progress: Annotated[RunProgress, Field(description="Steps done so far.")]
-    created_at: Annotated[AwareDatetime, Field(description="When the run was accepted.")]
+    created_at: Annotated[ContractDatetime, Field(description="When the run was accepted.")]
     queued_at: Annotated[
-        AwareDatetime | None,
+        ContractDatetime | None,
         Field(description="When it was enqueued (rq backend); null if never queued."),
     ]
     started_at: Annotated[
-        AwareDatetime | None, Field(description="When stepping started; null before.")
+        ContractDatetime | None, Field(description="When stepping started; null before.")
     ]
     finished_at: Annotated[
-        AwareDatetime | None, Field(description="When it reached a final state; null before.")
+        ContractDatetime | None, Field(description="When it reached a final state; null before.")
     ]
     failure_code: Annotated[
         FailureCode | None, Field(description="Why it failed; null unless status is FAILED.")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .MetricSpec_schema import MetricSpec
 from .ScenarioParam_schema import ScenarioParam
@@ -46,6 +46,7 @@ class Scenario(BaseModel):
             le=64,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     accepts_urdf: Annotated[
         StrictBool,
@@ -63,6 +64,7 @@ class Scenario(BaseModel):
             title="Steps",
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     success_criterion: Annotated[
         str, Field(description="When a run of this scenario counts as a success.", max_length=1000)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, RootModel, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT, ContractInt
+from generated.types import INT64, WHOLE_FLOAT_AS_INT, ContractInt
 
 
 class Seed(RootModel[ContractInt]):
@@ -21,4 +21,5 @@ class Seed(RootModel[ContractInt]):
             title="Seed",
         ),
         WHOLE_FLOAT_AS_INT,
+        INT64,
     ]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .ConvexDecomposition_schema import ConvexDecomposition
 from .SegmentMethod_schema import SegmentMethod
@@ -47,6 +47,7 @@ class SegmentRequest(BaseModel):
             le=512,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = 64
     decomposition: Annotated[
         ConvexDecomposition | MISSING,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictFloat
+from pydantic import BaseModel, Field, StrictFloat
+
+from generated.types import ContractDatetime
 
 from .Part_schema import Part
 from .ProjectId_schema import ProjectId
@@ -70,4 +72,4 @@ class Segmentation(BaseModel):
             max_length=100,
         ),
     ]
-    created_at: Annotated[AwareDatetime, Field(description="When it was made.")]
+    created_at: Annotated[ContractDatetime, Field(description="When it was made.")]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, INT64, WHOLE_FLOAT_AS_INT
 
 from .ParamValue_schema import ParamValue
 from .Tag_schema import Tag
@@ -76,6 +76,7 @@ class SimRunRequest(BaseModel):
             title="Steps",
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = MISSING
     dt: Annotated[
         StrictFloat | MISSING,
@@ -89,6 +90,7 @@ class SimRunRequest(BaseModel):
         StrictInt,
         Field(description="Random seed.", examples=[42], ge=0, le=4294967295, title="Seed"),
         WHOLE_FLOAT_AS_INT,
+        INT64,
     ] = 0
     params: Annotated[
         dict[str, ParamValue] | MISSING,

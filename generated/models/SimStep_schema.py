@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 from .JointName_schema import JointName
 from .ReplayStep_schema import ReplayStep
@@ -37,6 +37,7 @@ class SimStep(BaseModel):
             le=1000000,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     joint_names: Annotated[
         list[JointName],

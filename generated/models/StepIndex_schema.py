@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, RootModel, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT, ContractInt
+from generated.types import INT32, WHOLE_FLOAT_AS_INT, ContractInt
 
 
 class StepIndex(RootModel[ContractInt]):
@@ -21,4 +21,5 @@ class StepIndex(RootModel[ContractInt]):
             title="StepIndex",
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]

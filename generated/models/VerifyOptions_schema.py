@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class VerifyOptions(BaseModel):
@@ -20,4 +20,5 @@ class VerifyOptions(BaseModel):
         StrictInt,
         Field(description="Steps to simulate; 0 skips the check.", ge=0, le=10000),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ] = 240

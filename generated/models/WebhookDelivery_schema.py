@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT, ContractDatetime
 
 from .WebhookEventType_schema import WebhookEventType
 
@@ -21,9 +21,10 @@ class WebhookDelivery(BaseModel):
         StrictInt,
         Field(description="Attempt number, 1 for the first delivery.", ge=1, le=20),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     event: Annotated[WebhookEventType, Field(description="Event delivered.")]
-    attempted_at: Annotated[AwareDatetime, Field(description="When the attempt started.")]
+    attempted_at: Annotated[ContractDatetime, Field(description="When the attempt started.")]
     status_code: Annotated[
         StrictInt | None,
         Field(
@@ -32,6 +33,7 @@ class WebhookDelivery(BaseModel):
             le=599,
         ),
         WHOLE_FLOAT_AS_INT,
+        INT32,
     ]
     error: Annotated[
         str | None,
@@ -46,6 +48,6 @@ class WebhookDelivery(BaseModel):
     ]
     succeeded: Annotated[StrictBool, Field(description="True for a 2xx answer.")]
     next_attempt_at: Annotated[
-        AwareDatetime | None,
+        ContractDatetime | None,
         Field(description="When the next retry is scheduled; null if none will follow."),
     ]

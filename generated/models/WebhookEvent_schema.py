@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from generated.types import ContractDatetime
 
 from .Run_schema import Run
 from .WebhookEventType_schema import WebhookEventType
@@ -34,10 +36,8 @@ class WebhookEvent(BaseModel):
         ),
     ]
     timestamp: Annotated[
-        AwareDatetime,
-        Field(description="When the event occurred (the run's `finished_at`)."),
+        ContractDatetime, Field(description="When the event occurred (the run's `finished_at`).")
     ]
     payload: Annotated[
-        Run,
-        Field(description="The run in its final state (`webhook.secret` is always null here)."),
+        Run, Field(description="The run in its final state (`webhook.secret` is always null here).")
     ]

@@ -370,7 +370,15 @@ async def get_sim_step(
         str,
         Query(description="Run id.", min_length=5, max_length=64, pattern="^run_[a-z0-9_]{1,60}$"),
     ],
-    step_index: Annotated[int, Query(description="Zero-based step index.", ge=0, le=999999)],
+    step_index: Annotated[
+        int,
+        Query(
+            description="Zero-based step index.",
+            ge=0,
+            le=999999,
+            json_schema_extra={"format": "int32"},
+        ),
+    ],
 ) -> SimStep:
     return await sim_handler(request).get_sim_step(
         run_id=run_id, step_index=step_index, response=response

@@ -214,6 +214,53 @@ def test_refuses_what_would_become_an_unnamed_model(
         compile_contracts(root)
 
 
+@pytest.mark.parametrize(
+    ("prop", "message"),
+    [
+        ({"type": "integer", "minimum": 1, "maximum": 9}, "from 1 to 9 has format 'int32'"),
+        (
+            {"type": "integer", "format": "int32", "minimum": 0, "maximum": 2**32},
+            "has format 'int64'",
+        ),
+        ({"type": ["string", "null"], "format": "date-time"}, "a date-time has maxLength 64"),
+    ],
+)
+def test_refuses_keywords_the_models_would_publish_otherwise(
+    tmp_path: Path, prop: dict[str, object], message: str
+) -> None:
+    root = _contract_copy(tmp_path)
+    path = root / "schemas" / "Widget.schema.json"
+    schema = json.loads(path.read_text())
+    schema["properties"]["extra"] = prop
+    path.write_text(json.dumps(schema))
+    with pytest.raises(ContractError, match=rf"at /properties/extra: .*{message}"):
+        compile_contracts(root)
+
+
+def test_publishes_shared_responses_and_headers_as_references(output: Output) -> None:
+    document = json.loads(output.openapi)
+    get_widget = document["paths"]["/v1/widgets/{widget_id}"]["get"]["responses"]
+    assert get_widget["429"] == {"$ref": "#/components/responses/TooManyRequests"}
+    assert get_widget["404"]["headers"] == {
+        "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"}
+    }
+    shared = document["components"]["responses"]["TooManyRequests"]
+    problem = {"$ref": "#/components/schemas/Problem"}
+    assert shared["content"]["application/problem+json"]["schema"] == problem
+    assert set(document["components"]["headers"]) == {"RateLimit-Limit"}
+    # An optional query parameter is published without a null branch (nobody can send one).
+    state = document["paths"]["/v1/widgets"]["get"]["parameters"][1]["schema"]
+    assert state["$ref"] == "#/components/schemas/WidgetState"
+    assert "anyOf" not in state
+
+
+def test_refuses_a_reference_to_a_missing_component(tmp_path: Path) -> None:
+    root = _contract_copy(tmp_path)
+    _edit_openapi(root, "#/components/responses/TooManyRequests", "#/components/responses/Nope")
+    with pytest.raises(ContractError, match=r"names no component of openapi\.yaml"):
+        compile_contracts(root)
+
+
 def test_refuses_patterns_that_regex_engines_read_differently(tmp_path: Path) -> None:
     root = _contract_copy(tmp_path)
     path = root / "schemas" / "Widget.schema.json"
@@ -227,9 +274,13 @@ def test_refuses_patterns_that_regex_engines_read_differently(tmp_path: Path) ->
 def test_refuses_error_responses_that_are_not_problems(tmp_path: Path) -> None:
     root = _contract_copy(tmp_path)
     path = root / "openapi.yaml"
+    limit = (
+        "          headers:\n"
+        '            RateLimit-Limit: {$ref: "#/components/headers/RateLimit-Limit"}\n'
+    )
     text = path.read_text().replace(
-        "No such widget.\n          content:\n            application/problem+json:",
-        "No such widget.\n          content:\n            application/json:",
+        f"No such widget.\n{limit}          content:\n            application/problem+json:",
+        f"No such widget.\n{limit}          content:\n            application/json:",
     )
     path.write_text(text)
     with pytest.raises(ContractError, match="404: errors are application/problem"):

@@ -20,8 +20,35 @@ TAGS: list[dict[str, Any]] = [
     {"name": "widgets", "description": "Widget operations."},
     {"name": "health", "description": "Liveness."},
 ]
+SERVERS: list[dict[str, Any]] = [
+    {"url": "/", "description": "Wherever the fixture runs (local or test).", "x-internal": True}
+]
 SECURITY_SCHEMES: dict[str, Any] = {
     "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+}
+# `components` besides schemas and securitySchemes: responses and headers operations share.
+SHARED_COMPONENTS: dict[str, Any] = {
+    "headers": {
+        "RateLimit-Limit": {
+            "description": "Requests per window.",
+            "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 1000},
+        }
+    },
+    "responses": {
+        "TooManyRequests": {
+            "description": "Slow down.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "Retry-After": {
+                    "required": True,
+                    "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 60},
+                },
+            },
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+    },
 }
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Multipart bodies: the form model and the contract's schema of each of its file parts.
@@ -53,12 +80,17 @@ def publish_openapi(app: FastAPI) -> dict[str, Any]:
             description=DESCRIPTION,
             routes=app.routes,
             tags=TAGS,
+            servers=SERVERS or None,
             webhooks=app.webhooks.routes,
             separate_input_output_schemas=False,
         )
         _problem_media_type(document)
+        _shared_responses(document)
+        _optional_parameters(document)
         publish_form_schemas(document, FORMS)
-        document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        components = document.setdefault("components", {})
+        components["securitySchemes"] = SECURITY_SCHEMES
+        components.update(SHARED_COMPONENTS)
         app.openapi_schema = document
     return app.openapi_schema
 
@@ -83,9 +115,37 @@ def build_app(**settings: Any) -> FastAPI:
 def _problem_media_type(document: dict[str, Any]) -> None:
     # FastAPI files every response model under the route's media type (application/json);
     # the contracts file errors under application/problem+json.
-    for path_item in document.get("paths", {}).values():  # not webhooks: receivers answer those
-        for operation in path_item.values():
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content")
-                if content and (status == "default" or status[0] in "45"):
-                    response["content"] = {PROBLEM_MEDIA_TYPE: content.pop("application/json")}
+    for operation in _operations(document):  # not webhooks: receivers answer those
+        for status, response in operation.get("responses", {}).items():
+            content = response.get("content")
+            if content and (status == "default" or status[0] in "45"):
+                response["content"] = {PROBLEM_MEDIA_TYPE: content.pop("application/json")}
+
+
+def _shared_responses(document: dict[str, Any]) -> None:
+    # A response the contract shares is published as its bare reference: FastAPI adds a
+    # description beside it, which would replace the shared one.
+    for operation in _operations(document):
+        for status, response in operation.get("responses", {}).items():
+            if "$ref" in response:
+                operation["responses"][status] = {"$ref": response["$ref"]}
+
+
+def _optional_parameters(document: dict[str, Any]) -> None:
+    # FastAPI publishes an optional parameter as `anyOf: [X, {type: null}]`, but a query
+    # string or header has no null: a client sends the value or leaves the parameter out.
+    for operation in _operations(document):
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+            if not parameter.get("required") and len(branches) == 1 < len(schema["anyOf"]):
+                rest = {key: value for key, value in schema.items() if key != "anyOf"}
+                parameter["schema"] = {**branches[0], **rest}
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        operation
+        for path_item in document.get("paths", {}).values()
+        for operation in path_item.values()
+    ]

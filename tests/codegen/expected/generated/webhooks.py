@@ -24,6 +24,7 @@ router = APIRouter()
         200: {"description": "Accepted."},
         "default": {"description": "Retried."},
     },
+    openapi_extra={"security": []},
 )
 async def widget_changed(
     body: Widget,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import MISSING, BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class Problem(BaseModel):
@@ -17,5 +17,5 @@ class Problem(BaseModel):
 
     type: Annotated[str, Field(max_length=2048)]
     title: Annotated[str, Field(max_length=200)]
-    status: Annotated[StrictInt, Field(ge=100, le=599), WHOLE_FLOAT_AS_INT]
+    status: Annotated[StrictInt, Field(ge=100, le=599), WHOLE_FLOAT_AS_INT, INT32]
     detail: Annotated[str | MISSING, Field(max_length=4000)] = MISSING

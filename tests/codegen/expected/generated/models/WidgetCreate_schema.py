@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT
 
 
 class WidgetCreate(BaseModel):
@@ -18,6 +18,6 @@ class WidgetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(description="Display name.", max_length=64, min_length=1)]
     size: Annotated[
-        StrictInt, Field(description="Size in units.", ge=1, le=100), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Size in units.", ge=1, le=100), WHOLE_FLOAT_AS_INT, INT32
     ] = 1
     note: Annotated[str | MISSING, Field(description="Free text.", max_length=200)] = MISSING

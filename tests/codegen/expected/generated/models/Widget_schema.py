@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import MISSING, BaseModel, Field, StrictInt
 
-from generated.types import WHOLE_FLOAT_AS_INT
+from generated.types import INT32, WHOLE_FLOAT_AS_INT, ContractDatetime
 
 from .WidgetState_schema import WidgetState
 
@@ -29,7 +29,10 @@ class Widget(BaseModel):
     ]
     name: Annotated[str, Field(description="Display name.", max_length=64, min_length=1)]
     size: Annotated[
-        StrictInt, Field(description="Size in units.", ge=1, le=100), WHOLE_FLOAT_AS_INT
+        StrictInt, Field(description="Size in units.", ge=1, le=100), WHOLE_FLOAT_AS_INT, INT32
     ]
     state: WidgetState
     note: Annotated[str | None, Field(description="Free text, null when unset.", max_length=200)]
+    made_at: Annotated[
+        ContractDatetime | MISSING, Field(description="When it was made, if known.")
+    ] = MISSING

@@ -31,7 +31,7 @@ router = APIRouter(tags=["widgets"])
 async def list_widgets(
     request: Request,
     response: Response,
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    limit: Annotated[int, Query(ge=1, le=100, json_schema_extra={"format": "int32"})] = 10,
     state: Annotated[WidgetState | None, Query(description="Lifecycle state of a widget.")] = None,
 ) -> Widget:
     return await widgets_handler(request).list_widgets(limit=limit, state=state, response=response)
@@ -160,8 +160,13 @@ async def get_widget_picture(
                 }
             },
         },
-        404: {"description": "No such widget.", "model": Problem},
+        404: {
+            "description": "No such widget.",
+            "model": Problem,
+            "headers": {"RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"}},
+        },
         406: {"description": "`Accept` allows neither representation.", "model": Problem},
+        429: {"$ref": "#/components/responses/TooManyRequests"},
         "default": {"description": "Error.", "model": Problem},
     },
 )
