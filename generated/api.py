@@ -28,7 +28,7 @@ from generated.routers import (
 
 TITLE = "QERS"
 VERSION = "1.0.0"
-DESCRIPTION = "QERS runs robot simulations (PyBullet) in isolated processes and reports metrics, replays and\nsim-to-real gap figures. Every body is defined by a JSON Schema in `contracts/schemas/`.\n\n- **Versioning**: stable endpoints live under `/v1/`; a future `/v2/` will not break v1. Deprecated\n  operations are flagged here and answer with `Deprecation` and `Sunset` headers; v1 stays supported\n  for at least 6 months after a deprecation is announced. `/api/` serves the QERS dashboard API.\n- **Errors**: every error is an RFC 9457 problem document (`application/problem+json`, schema\n  `Problem`) with a `request_id`; validation problems list each failing value with a JSON pointer.\n- **Request ids**: send `X-Request-ID` (pattern of `RequestId`) to correlate; otherwise one is\n  generated. It is returned on every response.\n- **Execution**: without Redis, creating a run executes it synchronously and returns the finished\n  run; with Redis, creation answers 202 and workers execute it. Poll, or use webhooks.\n- **Idempotency**: create operations accept an `Idempotency-Key` header.\n- **Webhooks**: `options.webhook_url` receives a signed `WebhookEvent` (Standard Webhooks) when a run ends.\n- **Auth**: every operation but the health checks takes `ApiKeyAuth` (`X-API-Key` header) or\n  `BearerAuth` (JWT), and needs a role (viewer, runner, admin; docs/security.md). The operator\n  chooses with `QERS_AUTH`; it is off by default, and then credentials are ignored. Without valid\n  credentials: 401 with `WWW-Authenticate`; without the role: 403.\n"
+DESCRIPTION = "QERS runs robot simulations (PyBullet) in isolated processes and reports metrics, replays and\nsim-to-real gap figures. Every body is defined by a JSON Schema in `contracts/schemas/`.\n\n- **Versioning**: stable endpoints live under `/v1/`; a future `/v2/` will not break v1. Deprecated\n  operations are flagged here and answer with `Deprecation` and `Sunset` headers; v1 stays supported\n  for at least 6 months after a deprecation is announced. `/api/` serves the QERS dashboard API.\n- **Errors**: every error is an RFC 9457 problem document (`application/problem+json`, schema\n  `Problem`) with a `request_id`; validation problems list each failing value with a JSON pointer.\n- **Request ids**: send `X-Request-ID` (pattern of `RequestId`) to correlate; otherwise one is\n  generated. It is returned on every response.\n- **Execution**: without Redis, creating a run executes it synchronously and returns the finished\n  run; with Redis, creation answers 202 and workers execute it. Poll, or use webhooks.\n- **Idempotency**: create operations accept an `Idempotency-Key` header.\n- **Webhooks**: `options.webhook_url` receives a signed `WebhookEvent` (Standard Webhooks) when a run ends.\n- **Auth**: every operation but the health checks takes `ApiKeyAuth` (`X-API-Key` header) or\n  `BearerAuth` (JWT), and needs a role (viewer, runner, admin; docs/security.md). The operator\n  chooses with `QERS_AUTH`; it is off by default, and then credentials are ignored. Without valid\n  credentials: 401 with `WWW-Authenticate`; without the role: 403.\n- **Rate limits**: with `QERS_RATE_LIMIT` set, every operation but the health checks counts against the\n  caller's window and answers with `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; past the\n  limit: 429 with `Retry-After`.\n"
 TAGS: list[dict[str, Any]] = [
     {"name": "health", "description": "Liveness and readiness of the service."},
     {
@@ -59,7 +59,13 @@ TAGS: list[dict[str, Any]] = [
         "description": "Events QERS sends to the `webhook_url` of a run (receivers implement these).",
     },
 ]
-SERVERS: list[dict[str, Any]] = [{"url": "/"}]
+SERVERS: list[dict[str, Any]] = [
+    {
+        "url": "/",
+        "description": "The server that serves this document, whichever environment it runs in (local, staging or production); put it behind a TLS-terminating proxy so clients reach it over https.",
+        "x-internal": False,
+    }
+]
 SECURITY_SCHEMES: dict[str, Any] = {
     "ApiKeyAuth": {
         "type": "apiKey",
@@ -71,11 +77,95 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
-        "description": "JWT (`Authorization: Bearer <token>`) validated following RFC 8725 (JWT Best Current Practices): the algorithm allow-list comes from the configured key only (HS256 for a shared secret, RS256 or ES256 for keys of a JWKS; never `none`), `exp`, `iss` and `aud` are required and checked (30 s leeway), and the role and projects come from configured claims (`qers_role`, `qers_projects` by default). Checked when `QERS_AUTH` includes `jwt`.",
+        "description": "JWT (`Authorization: Bearer <token>`) validated following RFC8725 (JWT Best Current Practices): the algorithm allow-list comes from the configured key only (HS256 for a shared secret, RS256 or ES256 for keys of a JWKS; never `none`), `exp`, `iss` and `aud` are required and checked (30 s leeway), and the role and projects come from configured claims (`qers_role`, `qers_projects` by default). Checked when `QERS_AUTH` includes `jwt`.",
     },
 }
 # `components` besides schemas and securitySchemes: responses and headers operations share.
-SHARED_COMPONENTS: dict[str, Any] = {}
+SHARED_COMPONENTS: dict[str, Any] = {
+    "headers": {
+        "RateLimit-Limit": {
+            "description": "Requests the caller may make per window (the count of `QERS_RATE_LIMIT`). Sent on every answer of a counted operation while a rate limit is set; a 401 carries the numbers of the client address's failed-authentication allowance.",
+            "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 1000000000},
+        },
+        "RateLimit-Remaining": {
+            "description": "Requests left in the current window.",
+            "schema": {"type": "integer", "format": "int32", "minimum": 0, "maximum": 1000000000},
+        },
+        "RateLimit-Reset": {
+            "description": "Whole seconds until the current window ends (at least 1).",
+            "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 1000000000},
+        },
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 3600},
+        },
+        "Retry-After-Rate-Limited": {
+            "description": "Seconds until the window ends and requests are counted again (equal to `RateLimit-Reset`).",
+            "required": True,
+            "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 1000000000},
+        },
+        "Access-Control-Allow-Origin": {
+            "description": "The request's `Origin`, sent only when `QERS_CORS_ORIGINS` lists it (CORS is off by default, and `*` is never sent).",
+            "schema": {"type": "string", "maxLength": 2048, "pattern": "^https?://[!-~]+$"},
+        },
+    },
+    "responses": {
+        "Unauthorized": {
+            "description": "No credentials, or credentials that are not valid (`unauthorized`); only when `QERS_AUTH` is not `off`. `WWW-Authenticate` names the schemes the server takes.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+                "WWW-Authenticate": {
+                    "description": '`ApiKey realm="qers"` and/or `Bearer realm="qers"` (with `error="invalid_token"` for a token that failed).',
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 512, "pattern": "^(ApiKey|Bearer) "},
+                },
+            },
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        },
+        "Forbidden": {
+            "description": "Valid credentials without the role this operation needs (`forbidden`; roles in docs/security.md).",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        },
+        "TooManyRequests": {
+            "description": "The caller spent its `QERS_RATE_LIMIT` requests of this window, or its address spent its failed authentications (`urn:qers:problem:rate-limited`); the operation did not run. Retry after `Retry-After` seconds.",
+            "headers": {
+                "Retry-After": {"$ref": "#/components/headers/Retry-After-Rate-Limited"},
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        },
+        "InternalError": {
+            "description": "An unexpected error (`internal`); the problem's `request_id` identifies it in the server's log.",
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        },
+    },
+}
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Multipart bodies: the form model and the contract's schema of each of its file parts.
 FORMS: tuple[tuple[Any, dict[str, Any]], ...] = (

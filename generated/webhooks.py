@@ -28,6 +28,7 @@ router = APIRouter()
             "description": "Any other answer (or none within 10 s) is retried with exponential backoff."
         },
     },
+    openapi_extra={"security": []},
 )
 async def run_event(
     body: WebhookEvent,

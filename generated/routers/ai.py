@@ -24,10 +24,16 @@ router = APIRouter(tags=["ai"])
         201: {
             "description": "The stored plan.",
             "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
                 "Location": {
                     "description": "URL of the created resource.",
-                    "schema": {"type": "string", "maxLength": 2048},
-                }
+                    "schema": {"type": "string", "format": "uri-reference", "maxLength": 2048},
+                },
             },
             "links": {
                 "GetPlan": {
@@ -40,23 +46,91 @@ router = APIRouter(tags=["ai"])
         400: {
             "description": "The body is not well-formed JSON or not UTF-8 (`malformed-request`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
-        404: {"description": "Unknown `asset_id` or `project_id` (`not-found`).", "model": Problem},
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "Unknown `asset_id` or `project_id` (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         409: {
             "description": "The project is archived (`conflict`), or a request with the same `Idempotency-Key` is still being processed (`idempotency-in-progress`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         413: {
             "description": "The body exceeds the configured size limit (`payload-too-large`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         415: {
             "description": "The `Content-Type` is not `application/json` (`unsupported-media-type`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A value is invalid (`validation`): an unknown scenario or profile, `asset_id` together with `urdf_path`, a scenario that cannot take the robot given, a budget too small for a single run of the scenario; or the `Idempotency-Key` was already used with a different body (`idempotency-key-reused`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
+        503: {
+            "description": "The `Idempotency-Key` store is unreachable (`unavailable`); nothing was created. Retry after `Retry-After` seconds.",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+                "Retry-After": {"$ref": "#/components/headers/Retry-After"},
+            },
         },
         "default": {
             "description": "Any other error (e.g. 401/403 once auth is enabled, 500).",
@@ -93,14 +167,47 @@ async def create_plan(
     status_code=200,
     response_model=Plan,
     responses={
-        200: {"description": "The plan."},
-        404: {"description": "No plan has this id (`not-found`).", "model": Problem},
+        200: {
+            "description": "The plan.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No plan has this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },

@@ -39,10 +39,16 @@ _import_asset_form = form_reader(
         201: {
             "description": "The imported asset.",
             "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
                 "Location": {
                     "description": "URL of the created resource.",
-                    "schema": {"type": "string", "maxLength": 2048},
-                }
+                    "schema": {"type": "string", "format": "uri-reference", "maxLength": 2048},
+                },
             },
             "links": {
                 "GetAsset": {
@@ -62,29 +68,97 @@ _import_asset_form = form_reader(
                 },
             },
         },
-        400: {"description": "The body is malformed (`malformed-request`).", "model": Problem},
+        400: {
+            "description": "The body is malformed (`malformed-request`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
         404: {
             "description": "`project_id` names an unknown project (`not-found`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         409: {
             "description": "The project is archived (`conflict`), or a request with the same `Idempotency-Key` is still being processed (`idempotency-in-progress`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         413: {
             "description": "The upload, or what a package unpacks to, exceeds a configured limit (`payload-too-large`; the problem names the entry and the limit).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         415: {
             "description": "The `Content-Type` is not `multipart/form-data` (`unsupported-media-type`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A field is invalid (`validation`), the file was refused by the import's checks (`invalid-asset`: the problem names the entry or element and the rule), or the `Idempotency-Key` was already used with a different body (`idempotency-key-reused`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
+        503: {
+            "description": "Every import slot of this server is busy, or the `Idempotency-Key` store is unreachable (`unavailable`); nothing was imported. Retry after `Retry-After` seconds.",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+                "Retry-After": {"$ref": "#/components/headers/Retry-After"},
+            },
         },
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -133,10 +207,16 @@ async def import_asset(
         201: {
             "description": "The imported asset.",
             "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
                 "Location": {
                     "description": "URL of the created resource.",
-                    "schema": {"type": "string", "maxLength": 2048},
-                }
+                    "schema": {"type": "string", "format": "uri-reference", "maxLength": 2048},
+                },
             },
             "links": {
                 "GetAsset": {
@@ -156,29 +236,97 @@ async def import_asset(
                 },
             },
         },
-        400: {"description": "The body is malformed (`malformed-request`).", "model": Problem},
+        400: {
+            "description": "The body is malformed (`malformed-request`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
         404: {
             "description": "`project_id` names an unknown project (`not-found`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         409: {
             "description": "The project is archived (`conflict`), or a request with the same `Idempotency-Key` is still being processed (`idempotency-in-progress`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         413: {
             "description": "The upload, or what a package unpacks to, exceeds a configured limit (`payload-too-large`; the problem names the entry and the limit).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         415: {
             "description": "The `Content-Type` is not `application/json` (`unsupported-media-type`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A field is invalid (`validation`), the file was refused by the import's checks (`invalid-asset`: the problem names the entry or element and the rule), or the `Idempotency-Key` was already used with a different body (`idempotency-key-reused`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
+        503: {
+            "description": "Every import slot of this server is busy, or the `Idempotency-Key` store is unreachable (`unavailable`); nothing was imported. Retry after `Retry-After` seconds.",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+                "Retry-After": {"$ref": "#/components/headers/Retry-After"},
+            },
         },
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -212,13 +360,35 @@ async def import_asset_from_path(
     status_code=200,
     response_model=AssetList,
     responses={
-        200: {"description": "One page of assets."},
+        200: {
+            "description": "One page of assets.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -227,7 +397,15 @@ async def import_asset_from_path(
 async def list_assets(
     request: Request,
     response: Response,
-    limit: Annotated[int, Query(description="Page size (1 to 1000).", ge=1, le=1000)] = 50,
+    limit: Annotated[
+        int,
+        Query(
+            description="Page size (1 to 1000).",
+            ge=1,
+            le=1000,
+            json_schema_extra={"format": "int32"},
+        ),
+    ] = 50,
     project_id: Annotated[
         str | None,
         Query(
@@ -270,14 +448,47 @@ async def list_assets(
     status_code=200,
     response_model=Asset,
     responses={
-        200: {"description": "The asset."},
-        404: {"description": "No asset has this id (`not-found`).", "model": Problem},
+        200: {
+            "description": "The asset.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No asset has this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -307,17 +518,52 @@ async def get_asset(
             "description": "The zip archive.",
             "content": {
                 "application/zip": {
-                    "schema": {"type": "string", "contentMediaType": "application/zip"}
+                    "schema": {
+                        "type": "string",
+                        "contentMediaType": "application/zip",
+                        "maxLength": 1000000000000,
+                    }
                 }
             },
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
-        404: {"description": "No asset has this id (`not-found`).", "model": Problem},
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No asset has this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -346,16 +592,53 @@ async def get_asset_package(
         200: {
             "description": "The PNG image.",
             "content": {
-                "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}}
+                "image/png": {
+                    "schema": {
+                        "type": "string",
+                        "contentMediaType": "image/png",
+                        "maxLength": 1048576,
+                    }
+                }
+            },
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
             },
         },
-        404: {"description": "No asset has this id (`not-found`).", "model": Problem},
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No asset has this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },

@@ -31,10 +31,16 @@ router = APIRouter(tags=["batch"])
         201: {
             "description": "The batch finished (embedded backend).",
             "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
                 "Location": {
                     "description": "URL of the created resource.",
-                    "schema": {"type": "string", "maxLength": 2048},
-                }
+                    "schema": {"type": "string", "format": "uri-reference", "maxLength": 2048},
+                },
             },
             "links": {
                 "GetBatch": {
@@ -53,10 +59,16 @@ router = APIRouter(tags=["batch"])
             "description": "The batch was queued (queued backend).",
             "model": BatchReport,
             "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
                 "Location": {
                     "description": "URL of the created resource.",
-                    "schema": {"type": "string", "maxLength": 2048},
-                }
+                    "schema": {"type": "string", "format": "uri-reference", "maxLength": 2048},
+                },
             },
             "links": {
                 "GetBatch": {
@@ -74,39 +86,94 @@ router = APIRouter(tags=["batch"])
         400: {
             "description": "The body is not well-formed JSON or not UTF-8 (`malformed-request`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
         404: {
             "description": "`project_id` names an unknown project (`not-found`); `asset_id` names an unknown asset (`not-found`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         409: {
             "description": "A request with the same `Idempotency-Key` is still being processed (`idempotency-in-progress`), or the project is archived (`conflict`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         413: {
             "description": "The body exceeds the configured size limit (`payload-too-large`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         415: {
             "description": "The `Content-Type` is not `application/json` (`unsupported-media-type`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A value is invalid (`validation`), or the `Idempotency-Key` was already used with a different body (`idempotency-key-reused`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         503: {
             "description": "The job queue (Redis) is unreachable (`unavailable`); nothing was created. Retry after `Retry-After` seconds.",
             "model": Problem,
             "headers": {
-                "Retry-After": {
-                    "description": "Seconds to wait before retrying.",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 3600},
-                }
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+                "Retry-After": {"$ref": "#/components/headers/Retry-After"},
             },
         },
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -140,14 +207,47 @@ async def create_batch(
     status_code=200,
     response_model=BatchReport,
     responses={
-        200: {"description": "The batch report."},
-        404: {"description": "No batch with this id (`not-found`).", "model": Problem},
+        200: {
+            "description": "The batch report.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No batch with this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -172,18 +272,59 @@ async def get_batch(
     status_code=200,
     response_model=BatchEvaluation,
     responses={
-        200: {"description": "The evaluation."},
-        404: {"description": "No batch with this id (`not-found`).", "model": Problem},
+        200: {
+            "description": "The evaluation.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No batch with this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         409: {
             "description": "No child of the baseline profile has succeeded yet, so nothing can be compared (`conflict`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -208,30 +349,95 @@ async def evaluate_batch(
     status_code=200,
     response_model=CompareResult,
     responses={
-        200: {"description": "The comparison."},
+        200: {
+            "description": "The comparison.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         400: {
             "description": "The body is not well-formed JSON or not UTF-8 (`malformed-request`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
-        404: {"description": "A run id is unknown (`not-found`).", "model": Problem},
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "A run id is unknown (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         409: {
             "description": "A run has not finished or has no metrics (`conflict`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         413: {
             "description": "The body exceeds the configured size limit (`payload-too-large`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         415: {
             "description": "The `Content-Type` is not `application/json` (`unsupported-media-type`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "Invalid body (`validation`), e.g. fewer than two runs, or `metric_key` unknown for these runs (the problem lists the keys they have).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },

@@ -21,13 +21,35 @@ router = APIRouter(tags=["dashboard"])
     status_code=200,
     response_model=RunList,
     responses={
-        200: {"description": "One page of runs."},
+        200: {
+            "description": "One page of runs.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -36,7 +58,15 @@ router = APIRouter(tags=["dashboard"])
 async def list_api_runs(
     request: Request,
     response: Response,
-    limit: Annotated[int, Query(description="Page size (1 to 1000).", ge=1, le=1000)] = 50,
+    limit: Annotated[
+        int,
+        Query(
+            description="Page size (1 to 1000).",
+            ge=1,
+            le=1000,
+            json_schema_extra={"format": "int32"},
+        ),
+    ] = 50,
     status: Annotated[RunStatus | None, Query(description="Only runs in this state.")] = None,
     scenario: Annotated[
         str | None,

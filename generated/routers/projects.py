@@ -21,13 +21,35 @@ router = APIRouter(tags=["projects"])
     status_code=200,
     response_model=ProjectList,
     responses={
-        200: {"description": "One page of projects."},
+        200: {
+            "description": "One page of projects.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -36,7 +58,15 @@ router = APIRouter(tags=["projects"])
 async def list_projects(
     request: Request,
     response: Response,
-    limit: Annotated[int, Query(description="Page size (1 to 1000).", ge=1, le=1000)] = 50,
+    limit: Annotated[
+        int,
+        Query(
+            description="Page size (1 to 1000).",
+            ge=1,
+            le=1000,
+            json_schema_extra={"format": "int32"},
+        ),
+    ] = 50,
     tag: Annotated[
         str | None,
         Query(
@@ -73,10 +103,16 @@ async def list_projects(
         201: {
             "description": "The created project.",
             "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
                 "Location": {
                     "description": "URL of the created resource.",
-                    "schema": {"type": "string", "maxLength": 2048},
-                }
+                    "schema": {"type": "string", "format": "uri-reference", "maxLength": 2048},
+                },
             },
             "links": {
                 "GetProject": {
@@ -94,25 +130,82 @@ async def list_projects(
         400: {
             "description": "The body is not well-formed JSON or not UTF-8 (`malformed-request`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
         409: {
             "description": "A project of this name exists (`conflict`), or a request with the same `Idempotency-Key` is still being processed (`idempotency-in-progress`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         413: {
             "description": "The body exceeds the configured size limit (`payload-too-large`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         415: {
             "description": "The `Content-Type` is not `application/json` (`unsupported-media-type`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A value is invalid (`validation`), or the `Idempotency-Key` was already used with a different body (`idempotency-key-reused`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
+        503: {
+            "description": "The project store is busy or the `Idempotency-Key` store is unreachable (`unavailable`); nothing was created. Retry after `Retry-After` seconds.",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+                "Retry-After": {"$ref": "#/components/headers/Retry-After"},
+            },
         },
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -146,14 +239,47 @@ async def create_project(
     status_code=200,
     response_model=Project,
     responses={
-        200: {"description": "The project."},
-        404: {"description": "No project has this id (`not-found`).", "model": Problem},
+        200: {
+            "description": "The project.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No project has this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -180,30 +306,95 @@ async def get_project(
     status_code=200,
     response_model=Project,
     responses={
-        200: {"description": "The updated project, with its counts."},
+        200: {
+            "description": "The updated project, with its counts.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         400: {
             "description": "The body is not well-formed JSON or not UTF-8 (`malformed-request`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
-        404: {"description": "No project has this id (`not-found`).", "model": Problem},
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No project has this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         409: {
             "description": "The new name is taken by another project (`conflict`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         413: {
             "description": "The body exceeds the configured size limit (`payload-too-large`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         415: {
             "description": "The `Content-Type` is not `application/json` (`unsupported-media-type`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },

@@ -23,6 +23,14 @@ router = APIRouter(tags=["sim"])
     responses={
         200: {
             "description": "The job finished (embedded backend).",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
             "links": {
                 "GetSimJobStatus": {
                     "operationId": "getSimJobStatus",
@@ -65,10 +73,16 @@ router = APIRouter(tags=["sim"])
             "description": "The job was queued (queued backend).",
             "model": Job,
             "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
                 "Location": {
                     "description": "URL of the created resource.",
-                    "schema": {"type": "string", "maxLength": 2048},
-                }
+                    "schema": {"type": "string", "format": "uri-reference", "maxLength": 2048},
+                },
             },
             "links": {
                 "GetSimJobStatus": {
@@ -111,39 +125,94 @@ router = APIRouter(tags=["sim"])
         400: {
             "description": "The body is not well-formed JSON or not UTF-8 (`malformed-request`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
         404: {
             "description": "`project_id` names an unknown project (`not-found`); `asset_id` names an unknown asset (`not-found`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         409: {
             "description": "A request with the same `Idempotency-Key` is still being processed (`idempotency-in-progress`), or the project is archived (`conflict`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         413: {
             "description": "The body exceeds the configured size limit (`payload-too-large`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         415: {
             "description": "The `Content-Type` is not `application/json` (`unsupported-media-type`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A value is invalid (`validation`), or the `Idempotency-Key` was already used with a different body (`idempotency-key-reused`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         503: {
             "description": "The job queue (Redis) is unreachable (`unavailable`); nothing was created. Retry after `Retry-After` seconds.",
             "model": Problem,
             "headers": {
-                "Retry-After": {
-                    "description": "Seconds to wait before retrying.",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 3600},
-                }
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+                "Retry-After": {"$ref": "#/components/headers/Retry-After"},
             },
         },
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -177,14 +246,47 @@ async def start_sim_run(
     status_code=200,
     response_model=Job,
     responses={
-        200: {"description": "The job."},
-        404: {"description": "No job with this id (`not-found`).", "model": Problem},
+        200: {
+            "description": "The job.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No job with this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -214,18 +316,59 @@ async def get_sim_job_status(
     status_code=200,
     response_model=RunMetrics,
     responses={
-        200: {"description": "The metrics."},
-        404: {"description": "No job with this id (`not-found`).", "model": Problem},
+        200: {
+            "description": "The metrics.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No job with this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         409: {
             "description": "The job has not finished, or finished without metrics (`conflict`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -263,15 +406,59 @@ async def get_sim_job_metrics(
     status_code=200,
     response_model=Report,
     responses={
-        200: {"description": "The report."},
-        404: {"description": "No job with this id (`not-found`).", "model": Problem},
-        409: {"description": "The job has not finished (`conflict`).", "model": Problem},
+        200: {
+            "description": "The report.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No job with this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        409: {
+            "description": "The job has not finished (`conflict`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -301,25 +488,72 @@ async def get_sim_job_report(
     status_code=200,
     response_model=Job,
     responses={
-        200: {"description": "The job, CANCELLED (or being stopped)."},
-        404: {"description": "No job with this id (`not-found`).", "model": Problem},
-        409: {"description": "The job has already finished (`conflict`).", "model": Problem},
+        200: {
+            "description": "The job, CANCELLED (or being stopped).",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No job with this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        409: {
+            "description": "The job has already finished (`conflict`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         503: {
             "description": "The job queue (Redis) is unreachable (`unavailable`); nothing was created. Retry after `Retry-After` seconds.",
             "model": Problem,
             "headers": {
-                "Retry-After": {
-                    "description": "Seconds to wait before retrying.",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 3600},
-                }
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+                "Retry-After": {"$ref": "#/components/headers/Retry-After"},
             },
         },
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -349,15 +583,59 @@ async def cancel_sim_job(
     status_code=200,
     response_model=SimStep,
     responses={
-        200: {"description": "The step."},
-        404: {"description": "No run with this id (`not-found`).", "model": Problem},
-        409: {"description": "The run has no replay bundle (`conflict`).", "model": Problem},
+        200: {
+            "description": "The step.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No run with this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        409: {
+            "description": "The run has no replay bundle (`conflict`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -393,18 +671,59 @@ async def get_sim_step(
     status_code=200,
     response_model=RunMetrics,
     responses={
-        200: {"description": "The metrics."},
-        404: {"description": "No run with this id (`not-found`).", "model": Problem},
+        200: {
+            "description": "The metrics.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No run with this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         409: {
             "description": "The run has not finished, or finished without metrics (`conflict`).",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },
@@ -437,15 +756,59 @@ async def get_sim_run_metrics(
     status_code=200,
     response_model=Report,
     responses={
-        200: {"description": "The report."},
-        404: {"description": "No run with this id (`not-found`).", "model": Problem},
-        409: {"description": "The run has not finished (`conflict`).", "model": Problem},
+        200: {
+            "description": "The report.",
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        401: {"$ref": "#/components/responses/Unauthorized"},
+        403: {"$ref": "#/components/responses/Forbidden"},
+        404: {
+            "description": "No run with this id (`not-found`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
+        409: {
+            "description": "The run has not finished (`conflict`).",
+            "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
+        },
         422: {
             "description": "A parameter or body value is invalid (`validation`); `errors` has one entry per failing value with a JSON pointer.",
             "model": Problem,
+            "headers": {
+                "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},
+                "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimit-Remaining"},
+                "RateLimit-Reset": {"$ref": "#/components/headers/RateLimit-Reset"},
+                "Access-Control-Allow-Origin": {
+                    "$ref": "#/components/headers/Access-Control-Allow-Origin"
+                },
+            },
         },
+        429: {"$ref": "#/components/responses/TooManyRequests"},
+        500: {"$ref": "#/components/responses/InternalError"},
         "default": {
-            "description": "Any other error (e.g. 401/403 once auth is enabled, 500, 501 while an operation is not implemented yet).",
+            "description": "Any other error (e.g. 501 while an operation is not implemented yet).",
             "model": Problem,
         },
     },

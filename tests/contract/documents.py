@@ -27,6 +27,7 @@ SCHEMATHESIS_CONFIG = Path(__file__).with_name("schemathesis.toml")
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 SCHEMA_SUFFIX = ".schema.json"
 COMPONENT_PREFIX = "#/components/schemas/"
+LOCAL_COMPONENT_PREFIX = "#/components/"
 
 Document = dict[str, Any]
 FUZZ_MAX_DURATION_S = 2.0
@@ -103,6 +104,17 @@ def load_snapshot() -> Document:
     """The committed `docs/openapi.json`."""
     document: Document = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     return document
+
+
+def resolved(document: Document, node: Document) -> Document:
+    """`node`, or the shared response or header of `document` its `#/components/` `$ref`
+    names (both documents write those the same way)."""
+    ref = node.get("$ref", "")
+    if not ref.startswith(LOCAL_COMPONENT_PREFIX):
+        return node
+    section, name = ref.removeprefix(LOCAL_COMPONENT_PREFIX).split("/", 1)
+    found: Document = document["components"][section][name]
+    return found
 
 
 def contract_ref_name(ref: str) -> str:

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tests.contract.documents import Document, contract_ref_name, operations, published_ref_name
+from tests.contract.documents import (
+    Document,
+    contract_ref_name,
+    operations,
+    published_ref_name,
+    resolved,
+)
 from tests.contract.normalise import Norm, Side, diff, is_named_type, normalise
 
 # Where operations live: the API's own, and the webhooks it sends.
@@ -55,11 +61,17 @@ def _operation_differences(
                 yield f"{where}: only in published"
             else:
                 yield from diff(
-                    _operation(mine[key], contract), _operation(theirs[key], served), where
+                    _operation(mine[key], contract_ops, contract),
+                    _operation(theirs[key], published, served),
+                    where,
                 )
 
 
-def _operation(operation: Document, side: Side) -> Norm:
+def _operation(operation: Document, document: Document, side: Side) -> Norm:
+    responses = {
+        status: resolved(document, response)
+        for status, response in operation.get("responses", {}).items()
+    }
     return {
         "operationId": operation.get("operationId"),
         "tags": operation.get("tags"),
@@ -71,11 +83,11 @@ def _operation(operation: Document, side: Side) -> Norm:
             status: {
                 "content": _content(response.get("content", {}), side),
                 "headers": {
-                    name.lower(): normalise(header.get("schema", {}), side)
+                    name.lower(): normalise(resolved(document, header).get("schema", {}), side)
                     for name, header in response.get("headers", {}).items()
                 },
             }
-            for status, response in operation.get("responses", {}).items()
+            for status, response in responses.items()
         },
     }
 

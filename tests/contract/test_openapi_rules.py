@@ -19,6 +19,7 @@ from tests.contract.documents import (
     Document,
     load_snapshot,
     operations,
+    resolved,
 )
 
 pytestmark = pytest.mark.contract
@@ -98,10 +99,11 @@ def test_component_names_are_contract_names(published: Document) -> None:
 
 def test_every_error_response_is_a_problem(published: Document) -> None:
     wrong = {
-        f"{method} {path} {status}": response.get("content")
+        f"{method} {path} {status}": resolved(published, response).get("content")
         for (method, path), operation in operations(published).items()
         for status, response in operation["responses"].items()
-        if _is_error_status(status) and response.get("content") != PROBLEM_CONTENT
+        if _is_error_status(status)
+        and resolved(published, response).get("content") != PROBLEM_CONTENT
     }
     assert wrong == {}
 

@@ -39,6 +39,18 @@ INTEGER_FORMATS = {"int32", "int64"}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 REF_RE = re.compile(r"^([A-Z][A-Za-z0-9]*)\.schema\.json$")
 OPENAPI_REF_RE = re.compile(r"^schemas/([A-Z][A-Za-z0-9]*)\.schema\.json$")
+COMPONENT_REF_RE = re.compile(r"^#/components/(headers|responses)/([A-Za-z][A-Za-z0-9-]*)$")
+# Every answer of an operation the rate limit counts (all but the health checks) may carry
+# these (docs/security.md); CORS adds the allowed origin to every answer.
+RATE_LIMIT_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
+CORS_HEADER = "Access-Control-Allow-Origin"
+PUBLIC_OPERATIONS = {"getHealth", "getApiHealth"}
+SHARED_RESPONSES = {
+    "401": "Unauthorized",
+    "403": "Forbidden",
+    "429": "TooManyRequests",
+    "500": "InternalError",
+}
 CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 
 # The API document's operations: (method, path) -> (operationId, tag, success statuses).
@@ -456,7 +468,8 @@ def test_problem_is_open_and_complete() -> None:
 def test_every_schema_is_used() -> None:
     used: set[str] = set()
     for node in _iter_openapi_refs(OPENAPI):
-        used |= referenced_schemas(openapi_ref_name(node))
+        if not COMPONENT_REF_RE.match(node):
+            used |= referenced_schemas(openapi_ref_name(node))
     used |= referenced_schemas("WebhookEvent")  # sent to receivers, not served
     unused = set(SCHEMAS) - used
     assert not unused, f"schemas referenced by nothing: {sorted(unused)}"
@@ -662,7 +675,9 @@ def bundle() -> dict[str, Any]:
         if isinstance(node, dict):
             out = {}
             for key, value in node.items():
-                if key == "$ref" and isinstance(value, str):
+                if key == "$ref" and isinstance(value, str) and value.startswith("#"):
+                    out[key] = value  # a shared response or header, already in the document
+                elif key == "$ref" and isinstance(value, str):
                     out[key] = f"#/components/schemas/{pattern.match(value).group(1)}"  # type: ignore[union-attr]
                 elif key in ("examples", "example"):
                     out[key] = value
@@ -686,7 +701,9 @@ def test_openapi_document_is_valid() -> None:
     assert OPENAPI["openapi"] == "3.1.0"
     assert OPENAPI["info"]["title"] == "QERS"
     assert OPENAPI["info"]["version"] == "1.0.0"
-    assert OPENAPI["servers"] == [{"url": "/"}]
+    (server,) = OPENAPI["servers"]
+    assert server["url"] == "/"
+    assert server["x-internal"] is False
     validate_openapi(bundle())
     # and as written, resolving schemas/<Name>.schema.json relative to the file
     validate_openapi(OPENAPI, base_uri=OPENAPI_PATH.as_uri())
@@ -694,7 +711,20 @@ def test_openapi_document_is_valid() -> None:
 
 def test_openapi_refs_point_to_schema_files() -> None:
     for ref in _iter_openapi_refs(OPENAPI):
-        assert openapi_ref_name(ref) in SCHEMAS, ref
+        shared = COMPONENT_REF_RE.match(ref)
+        if shared:
+            assert shared.group(2) in OPENAPI["components"][shared.group(1)], ref
+        else:
+            assert openapi_ref_name(ref) in SCHEMAS, ref
+
+
+def resolved(node: dict[str, Any]) -> dict[str, Any]:
+    """`node`, or the shared response or header its `$ref` names."""
+    shared = COMPONENT_REF_RE.match(node.get("$ref", ""))
+    if shared is None:
+        return node
+    found: dict[str, Any] = OPENAPI["components"][shared.group(1)][shared.group(2)]
+    return found
 
 
 def test_openapi_has_no_forbidden_keywords_or_inline_objects() -> None:
@@ -744,13 +774,18 @@ def test_responses_json_success_and_problem_errors() -> None:
     for path, method, op in operations():
         responses = op["responses"]
         assert "default" in responses, f"{method} {path}"
-        for code, resp in responses.items():
+        for code, ref_or_resp in responses.items():
+            resp = resolved(ref_or_resp)
             assert resp.get("description"), f"{method} {path} {code}"
             content = resp["content"]
             if code.startswith("2") and list(content) in (["application/zip"], ["image/png"]):
                 # A download only (an asset's package or picture): bytes, no JSON form.
                 (item,) = content.values()
-                assert item["schema"] == {"type": "string", "contentMediaType": next(iter(content))}
+                assert item["schema"] == {
+                    "type": "string",
+                    "contentMediaType": next(iter(content)),
+                    "maxLength": item["schema"]["maxLength"],
+                }
             elif code.startswith("2"):
                 # JSON first; binary alternatives (the replay's npz) are plain strings.
                 assert next(iter(content)) == "application/json", f"{method} {path} {code}"
@@ -914,3 +949,37 @@ def test_webhook_event_is_published_as_a_webhook() -> None:
     assert webhook["tags"] == ["webhooks"]
     body = webhook["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "schemas/WebhookEvent.schema.json"}
+
+
+def test_counted_operations_document_rate_limits_and_shared_errors() -> None:
+    """Every operation but the health checks: 401, 403, 429 and 500 are the shared responses,
+    and every 2xx, 4xx and 503 answer names the RateLimit-* and CORS headers (docs/security.md)."""
+    for path, method, op in operations():
+        where = f"{method} {path}"
+        responses = op["responses"]
+        public = op["operationId"] in PUBLIC_OPERATIONS
+        shared = {"500": "InternalError"} if public else SHARED_RESPONSES
+        for code, name in shared.items():
+            assert responses[code] == {"$ref": f"#/components/responses/{name}"}, (where, code)
+        if public:
+            assert "429" not in responses, where  # the health checks are never limited
+            continue
+        for code, response in responses.items():
+            if code[0] in "24" or code == "503":
+                headers = resolved(response).get("headers", {})
+                for name in [*RATE_LIMIT_HEADERS, CORS_HEADER]:
+                    assert headers.get(name) == {"$ref": f"#/components/headers/{name}"}, (
+                        where,
+                        code,
+                        name,
+                    )
+    too_many = OPENAPI["components"]["responses"]["TooManyRequests"]
+    assert resolved(too_many["headers"]["Retry-After"])["required"] is True
+
+
+def test_create_operations_may_answer_503_with_retry_after() -> None:
+    by_id = {op["operationId"]: op for _, _, op in operations()}
+    for operation_id in sorted(CREATE_OPERATIONS):
+        response = resolved(by_id[operation_id]["responses"]["503"])
+        retry = resolved(response["headers"]["Retry-After"])
+        assert retry["schema"]["minimum"] >= 1, operation_id
