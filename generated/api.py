@@ -144,7 +144,7 @@ SHARED_COMPONENTS: dict[str, Any] = {
             },
         },
         "TooManyRequests": {
-            "description": "The caller spent its `QERS_RATE_LIMIT` requests of this window, or its address spent its failed authentications (`urn:qers:problem:rate-limited`); the operation did not run. Retry after `Retry-After` seconds.",
+            "description": "The caller spent its `QERS_RATE_LIMIT` requests of this window, or its address spent its failed authentications (`urn:qers:problem:rate-limited`), or it already has `QERS_MAX_RUNS_PER_PRINCIPAL` unfinished runs and batches (`urn:qers:problem:quota-exceeded`); the operation did not run. Retry after `Retry-After` seconds.",
             "headers": {
                 "Retry-After": {"$ref": "#/components/headers/Retry-After-Rate-Limited"},
                 "RateLimit-Limit": {"$ref": "#/components/headers/RateLimit-Limit"},

@@ -263,6 +263,17 @@ class ServiceUnavailable(QersError):
         self.retry_after_s = retry_after_s
 
 
+class QuotaExceeded(QersError):
+    """The caller holds as much unfinished work as its quota allows; retry later."""
+
+    status = 429
+    title = "Quota exceeded"
+    type_slug = "quota-exceeded"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
 class HttpStatusError(QersError):
     """Any other HTTP status: type `about:blank`, titled with the status phrase."""
 

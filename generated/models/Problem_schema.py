@@ -14,7 +14,7 @@ from .FieldError_schema import FieldError
 
 class Problem(BaseModel):
     """
-    RFC 9457 problem document; every error response (4xx, 5xx) has this shape, media type `application/problem+json`. `type` is a URN `urn:qers:problem:<slug>`, slugs: `malformed-request` (400), `unauthorized` (401), `forbidden` (403), `not-found` (404), `method-not-allowed` (405), `not-acceptable` (406), `conflict` (409), `idempotency-in-progress` (409), `payload-too-large` (413), `unsupported-media-type` (415), `validation` (422), `invalid-asset` (422), `idempotency-key-reused` (422), `not-implemented` (501), `unavailable` (503, with `Retry-After`), `internal` (500). Extension members may be added; clients must ignore members they do not know. Bodies never contain stack traces or server paths.
+    RFC 9457 problem document; every error response (4xx, 5xx) has this shape, media type `application/problem+json`. `type` is a URN `urn:qers:problem:<slug>`, slugs: `malformed-request` (400), `unauthorized` (401), `forbidden` (403), `not-found` (404), `method-not-allowed` (405), `not-acceptable` (406), `conflict` (409), `idempotency-in-progress` (409), `payload-too-large` (413), `unsupported-media-type` (415), `validation` (422), `invalid-asset` (422), `idempotency-key-reused` (422), `rate-limited` (429, with `Retry-After`), `quota-exceeded` (429, with `Retry-After`), `not-implemented` (501), `unavailable` (503, with `Retry-After`), `internal` (500). Extension members may be added; clients must ignore members they do not know. Bodies never contain stack traces or server paths.
     """
 
     type: Annotated[

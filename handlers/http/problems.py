@@ -28,6 +28,8 @@ from handlers.errors import (
     NotImplementedOperation,
     PayloadTooLarge,
     QersError,
+    QuotaExceeded,
+    RateLimited,
     ServiceUnavailable,
     Unauthorized,
     UnsupportedMediaType,
@@ -61,6 +63,8 @@ PROBLEM_CLASSES: tuple[type[QersError], ...] = (
     InternalError,
     NotImplementedOperation,
     ServiceUnavailable,
+    RateLimited,
+    QuotaExceeded,
 )
 
 _log = structlog.get_logger("qers.problems")

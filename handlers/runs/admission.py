@@ -17,24 +17,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from handlers.errors import QersError, ServiceUnavailable, ValidationFailed
+from handlers.errors import QuotaExceeded, ServiceUnavailable, ValidationFailed
 from handlers.kit import caller
 from handlers.settings import Settings
 
 RETRY_AFTER_S = 1  # synchronous work on this server ends within seconds, as a rule
 QUOTA_RETRY_AFTER_S = 5
 _LEDGER_TTL_S = 7 * 86400  # a principal's Redis set expires when it has not created for long
-
-
-class QuotaExceeded(QersError):  # noqa: N818 - named like handlers.errors (no suffix)
-    """The caller holds as much unfinished work as its quota allows; retry later."""
-
-    status = 429
-    title = "Quota exceeded"
-    type_slug = "quota-exceeded"
-
-    def __init__(self, detail: str, *, retry_after_s: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
 
 
 class RedisLedger:
