@@ -28,8 +28,8 @@ def warm_up() -> None:
     for name in sorted(SUITE):
         _episode(name)
     npzfile.shutdown_pool()  # the server forks children: it keeps no threads
+    engine.prepare_client()  # the warm-up's client, emptied, before memory is given back
     _release_free_memory()
-    engine.prepare_client()
 
 
 def warm_spare() -> None:
