@@ -55,6 +55,17 @@ def write_file_durably(path: Path, data: bytes) -> FileSignature:
         os.close(fd)
 
 
+def write_file(path: Path, data: bytes, *, durable: bool = True) -> FileSignature:
+    """Create `path` (which must not exist) holding `data`; fsynced unless not `durable`."""
+    if durable:
+        return write_file_durably(path, data)
+    fd = _create_with(path, data)
+    try:
+        return FileSignature.of(os.fstat(fd))
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: Path, data: bytes) -> FileSignature:
     """Replace `path` with `data` atomically and durably.
 

@@ -27,7 +27,7 @@ from handlers.kit.atomic import (
     temp_name,
     write_atomic,
     write_atomic_many_then,
-    write_file_durably,
+    write_file,
 )
 from handlers.runs.ids import is_valid_run_id
 from handlers.runs.index import RunDocument
@@ -70,8 +70,14 @@ class RunFolders:
             raise NotFoundError.resource("run", str(run_id)[:80])
         return self.runs_dir / run_id
 
-    def create(self, run_id: str, files: Mapping[str, bytes]) -> FileSignature:
+    def create(
+        self, run_id: str, files: Mapping[str, bytes], *, durable: bool = True
+    ) -> FileSignature:
         """Build the folder of a new run (files must include run.json) and move it into place.
+
+        `durable=False` skips the fsyncs (a batch child's RUNNING record: its final state is
+        written durably when it ends; a crash before leaves it RUNNING for the recovery, or,
+        after a power cut, maybe absent or unreadable, which the index skips).
 
         Returns:
             The signature of the run.json written.
@@ -84,16 +90,18 @@ class RunFolders:
         try:
             for name, data in files.items():
                 if name != RUN_FILE:
-                    write_file_durably(staging / _artifact_name(name), data)
-            signature = write_file_durably(staging / RUN_FILE, files[RUN_FILE])
-            fsync_dir(staging)
+                    write_file(staging / _artifact_name(name), data, durable=durable)
+            signature = write_file(staging / RUN_FILE, files[RUN_FILE], durable=durable)
+            if durable:
+                fsync_dir(staging)
             # A rename onto an existing empty folder would succeed; the check above and
             # random ids make that a bug, not a race worth a lock.
             os.rename(staging, final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        fsync_dir(self.runs_dir)
+        if durable:
+            fsync_dir(self.runs_dir)
         self._announce_change(run_id)
         return signature
 

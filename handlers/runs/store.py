@@ -82,8 +82,14 @@ class RunStore:
     ) -> None:
         self.close()
 
-    def create(self, run: Mapping[str, Any], files: Mapping[str, bytes] | None = None) -> None:
-        """Store a new run with its artifacts, all or nothing.
+    def create(
+        self,
+        run: Mapping[str, Any],
+        files: Mapping[str, bytes] | None = None,
+        *,
+        durable: bool = True,
+    ) -> None:
+        """Store a new run with its artifacts, all or nothing (`durable`: RunFolders.create).
 
         Raises:
             RunDocumentError: `run` lacks a field the index needs.
@@ -93,7 +99,8 @@ class RunStore:
         if RUN_FILE in files:
             raise ValueError("run.json is written from `run`, not passed as a file")
         entry = IndexEntry.from_document(run, signature="")
-        signature = self.folders.create(entry.run_id, {**files, RUN_FILE: encode_run(run)})
+        data = {**files, RUN_FILE: encode_run(run)}
+        signature = self.folders.create(entry.run_id, data, durable=durable)
         self._index.apply(upsert=[_signed(entry, signature.encode())])
 
     def update(self, run_id: str, run: Mapping[str, Any]) -> None:

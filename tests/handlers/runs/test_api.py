@@ -304,7 +304,7 @@ def test_a_run_the_store_refuses_stops_its_child_and_leaves_nothing(
         assert server is not None
         others = set(_simulation_children(server))  # e.g. another app's warm spare
 
-        def refuse(self: RunStore, run: Any, files: Any) -> None:
+        def refuse(self: RunStore, run: Any, files: Any, **_: Any) -> None:
             raise ServiceUnavailable("Run storage is unavailable: no space left on device.")
 
         monkeypatch.setattr(RunStore, "create", refuse)

@@ -36,10 +36,10 @@ pytestmark = pytest.mark.slow
 class Server:
     """One embedded API server on `runs_dir`."""
 
-    def __init__(self, runs_dir: Path) -> None:
+    def __init__(self, runs_dir: Path, *, spares: str = "0") -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
-        env.update(RUNS_DIR=str(runs_dir), QERS_LOG_LEVEL="WARNING", QERS_WARM_SPARES="0")
+        env.update(RUNS_DIR=str(runs_dir), QERS_LOG_LEVEL="WARNING", QERS_WARM_SPARES=spares)
         args = [sys.executable, "-m", "uvicorn", "--factory", "handlers.app:create_app"]
         args += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         self.process = subprocess.Popen(
@@ -67,6 +67,15 @@ class Server:
         def post() -> None:
             with contextlib.suppress(httpx.TransportError):
                 httpx.post(f"{self.client.base_url}/v1/runs", json=body, timeout=120)
+
+        threading.Thread(target=post, daemon=True).start()
+
+    def submit_batch(self, body: dict[str, Any]) -> None:
+        """POST a batch from a thread (answered when every child ended, or never)."""
+
+        def post() -> None:
+            with contextlib.suppress(httpx.TransportError):
+                httpx.post(f"{self.client.base_url}/api/sim/batch", json=body, timeout=300)
 
         threading.Thread(target=post, daemon=True).start()
 
@@ -138,3 +147,53 @@ def test_a_live_servers_runs_are_never_failed(tmp_path: Path, servers: list[Serv
     first.kill()
     lost = second.client.get(f"/v1/runs/{run_id}").json()  # a read recovers it now
     assert (lost["status"], lost["failure_code"]) == ("FAILED", "SERVER_LOST")
+
+
+# Many short children, so a kill finds some finished, some running and some not started.
+BATCH = {
+    "scenario": "drop_test",
+    "profiles": ["default", "worn_actuators", "slippery_warehouse"],
+    "dr_episodes_per_profile": 40,
+    "steps": 400,
+}
+
+
+def _children_done(server: Server, count: int) -> bool:
+    page = server.client.get("/v1/runs", params={"status": "SUCCEEDED", "limit": 1000}).json()
+    return len([run for run in page["items"] if run["batch_id"]]) >= count
+
+
+def test_a_batch_killed_mid_way_leaves_every_child_complete_or_failed(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    # The pool of warm children on (2), as in production; batch children's RUNNING
+    # records are written without fsync, their final states with.
+    done = 0
+    for _ in range(3):
+        server = Server(tmp_path, spares="2")
+        servers.append(server)
+        server.submit_batch(BATCH)
+        done += 5
+        wait_for(partial(_children_done, server, done), timeout_s=120, what="children")
+        server.kill()
+    server = Server(tmp_path, spares="2")
+    servers.append(server)
+    runs = _on_disk(tmp_path)
+    children = {i: run for i, run in runs.items() if run["batch_id"]}
+    assert len({run["batch_id"] for run in children.values()}) == 3
+    assert all(run["status"] in FINAL for run in runs.values()), runs
+    for run_id, run in children.items():
+        if run["status"] == "SUCCEEDED":  # complete: every artifact it lists is there
+            for name in ("metrics.json", "replay.npz", "replay.json", "report.json"):
+                assert (tmp_path / run_id / name).is_file(), (run_id, name)
+            metrics = server.client.get(f"/v1/runs/{run_id}/metrics")
+            assert metrics.status_code == 200
+        else:
+            assert run["failure_code"] == "SERVER_LOST", run
+    page = server.client.get("/v1/runs", params={"limit": 1000}).json()
+    assert {run["id"]: run["status"] for run in page["items"]} == {
+        run_id: run["status"] for run_id, run in runs.items()
+    }
+    for batch_id in {run["batch_id"] for run in children.values()}:
+        report = server.client.get(f"/api/sim/batch/{batch_id}")
+        assert report.status_code == 200, report.text
