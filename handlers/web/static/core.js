@@ -1,8 +1,9 @@
 // Shared by every page: API calls with the user's credential, problem documents, formatting,
 // DOM and table builders, status badges, plots and the data-ready signal.
 
+import { credential, credentialHeaders, focusCredentials, revealCredentials, setupCredentials } from "./credentials.js";
+
 const ROOT = document.body.dataset.root || "";
-const AUTH_KEY = "qers.credential";
 const JSON_TYPES = "application/json, application/problem+json";
 
 export const FINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
@@ -12,51 +13,17 @@ export function href(path) {
   return ROOT + path;
 }
 
-// --- credentials: session storage, sent as a header, never in a URL --------------------------
-
-export function credential() {
-  try {
-    const stored = JSON.parse(sessionStorage.getItem(AUTH_KEY) || "null");
-    return stored && stored.value ? stored : null;
-  } catch {
-    return null;
-  }
-}
-
-function authHeaders() {
-  const stored = credential();
-  if (!stored) return {};
-  return stored.kind === "bearer" ? { Authorization: `Bearer ${stored.value}` } : { "X-API-Key": stored.value };
-}
-
-function setupAuthForm() {
-  const form = document.getElementById("auth-form");
-  const state = document.getElementById("auth-state");
-  if (!form) return;
-  const stored = credential();
-  state.textContent = stored ? (stored.kind === "bearer" ? "bearer token" : "API key") : "none";
-  if (stored) form.elements.kind.value = stored.kind;
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const value = form.elements.value.value.trim();
-    if (value) sessionStorage.setItem(AUTH_KEY, JSON.stringify({ kind: form.elements.kind.value, value }));
-    location.reload();
-  });
-  document.getElementById("auth-clear").addEventListener("click", () => {
-    sessionStorage.removeItem(AUTH_KEY);
-    location.reload();
-  });
-}
-
 // --- API ---------------------------------------------------------------------------------------
 
-/** A non-2xx answer; `problem` is its RFC 9457 document when it sent one. */
+/** A non-2xx answer; `problem` is its RFC 9457 document when it sent one, `challenge` a 401's
+ * WWW-Authenticate. */
 export class ApiError extends Error {
-  constructor(status, problem, path) {
+  constructor(status, problem, path, challenge = null) {
     super((problem && (problem.detail || problem.title)) || `HTTP ${status} from ${path}`);
     this.status = status;
     this.problem = problem;
     this.path = path;
+    this.challenge = challenge;
   }
 }
 
@@ -73,13 +40,16 @@ export function queryString(query) {
 
 /** fetch() a path of this server with the credential; throws ApiError on a non-2xx answer. */
 export async function request(path, { method = "GET", query, body, accept = JSON_TYPES, headers = {} } = {}) {
-  const init = { method, headers: { Accept: accept, ...authHeaders(), ...headers } };
+  const init = { method, headers: { Accept: accept, ...credentialHeaders(), ...headers } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
   }
   const response = await fetch(href(path) + queryString(query), init);
-  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null), path);
+  if (!response.ok) {
+    const problem = await response.json().catch(() => null);
+    throw new ApiError(response.status, problem, path, response.headers.get("WWW-Authenticate"));
+  }
   return response;
 }
 
@@ -239,9 +209,30 @@ export function metricOf(metrics, key) {
 
 // --- problems, plots, readiness ------------------------------------------------------------------
 
+/** What to do about a 401 (the credential form is opened) or a 403. */
+function credentialAdvice(error, status) {
+  if (status === 403) {
+    return el("p", {
+      class: "advice",
+      text: "Your credentials are valid, but their role does not allow this: use an API key or token with the role named above (viewer < runner < admin).",
+    });
+  }
+  revealCredentials(error.challenge);
+  const reason = credential()
+    ? "The server refused the credentials saved in this tab."
+    : "This server needs credentials, and this tab has none saved.";
+  return el(
+    "p",
+    { class: "advice" },
+    `${reason} Enter an API key or a bearer token under Credentials at the top of the page. `,
+    el("button", { type: "button", text: "Enter credentials", onclick: focusCredentials }),
+  );
+}
+
 /** Show an error (a problem document when there is one) in `container`. */
 export function showProblem(container, error) {
   const problem = error && error.problem;
+  const status = problem ? problem.status : error && error.status;
   const lines = problem
     ? [
         el("strong", { text: `${problem.title} (${problem.status})` }),
@@ -249,12 +240,10 @@ export function showProblem(container, error) {
         problem.errors && problem.errors.length
           ? el("ul", {}, problem.errors.map((e) => el("li", { text: `${e.pointer || "(body)"}: ${e.reason}` })))
           : null,
-        problem.status === 401 || problem.status === 403
-          ? el("p", { text: "Set an API key or token under Credentials at the top of the page." })
-          : null,
-        el("p", { class: "help", text: `Request id ${problem.request_id}` }),
       ]
     : [el("strong", { text: "Request failed" }), el("p", { text: String(error && error.message) })];
+  if (status === 401 || status === 403) lines.push(credentialAdvice(error, status));
+  if (problem) lines.push(el("p", { class: "help", text: `Request id ${problem.request_id}` }));
   container.replaceChildren(el("div", { class: "problem" }, lines));
 }
 
@@ -274,7 +263,7 @@ export function setReady(state) {
 
 /** Run a page's loader: problems go to #page-problem; readiness is set either way. */
 export function start(load) {
-  setupAuthForm();
+  setupCredentials();
   load().then(
     () => setReady("1"),
     (error) => {
