@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,17 @@ def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.02)
     return server, thread, f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def served(settings: Settings) -> Iterator[str]:
+    """A live server for `settings` on a free loopback port; yields its URL."""
+    server, thread, url = _serve(settings)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _populate(site: Site) -> None:
@@ -120,15 +132,10 @@ def _populate(site: Site) -> None:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     runs_dir = tmp_path_factory.mktemp("web") / "runs"
-    settings = Settings(runs_dir=runs_dir, warm_spares=0)
-    server, thread, url = _serve(settings)
-    site = Site(url=url, runs_dir=runs_dir)
-    try:
+    with served(Settings(runs_dir=runs_dir, warm_spares=0)) as url:
+        site = Site(url=url, runs_dir=runs_dir)
         _populate(site)
         yield site
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def chromium_path() -> str:
