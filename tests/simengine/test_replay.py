@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from simengine import api, replay
 from tests.simengine.schemas import errors
+
+# Written by the LZMA-only writer (every member method 14) that recorded replays up to
+# 5969d6a: quadruped_stand, seed 7, 3 steps. Stored replays in that format must stay readable.
+LZMA_REPLAY = Path(__file__).resolve().parents[1] / "fixtures" / "replay" / "lzma_members.npz"
+LZMA_REPLAY_SHA256 = "5f6affb7b5588eb93445b7973579bccc781644bb6426caa46b8306192ffca20f"
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +30,7 @@ def test_round_trip_is_bit_exact(quadruped: dict[str, object]) -> None:
     assert arrays["joint_position"].shape == (600, 12)
     assert arrays["observation"].shape == (600, 12 * 2 + 9)
     assert replay.to_npz(arrays) == npz  # deterministic bytes
-    with np.load(__import__("io").BytesIO(npz)) as plain:  # readable by numpy as is
+    with np.load(io.BytesIO(npz)) as plain:  # readable by numpy as is
         assert np.array_equal(plain["action"], arrays["action"])
 
 
@@ -57,3 +66,13 @@ def test_columns_with_stride_and_one_step(quadruped: dict[str, object]) -> None:
     assert one["step"]["t"] == pytest.approx(600 * manifest["dt"], rel=1e-6)
     with pytest.raises(IndexError, match=r"0\.\.599"):
         replay.step(arrays, 600)
+
+
+def test_replays_written_with_lzma_members_still_read() -> None:
+    data = LZMA_REPLAY.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_LZMA}
+    arrays = replay.from_npz(data)
+    assert replay.trajectory_sha256(arrays) == LZMA_REPLAY_SHA256
+    assert arrays["joint_position"].shape == (3, 12)
+    assert arrays["observation"].shape == (3, 12 * 2 + 9)
