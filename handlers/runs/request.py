@@ -18,11 +18,12 @@ from generated.models import RunCreate, SimRunRequest
 from handlers.assets.store import ASSETS_FOLDER, FILES_FOLDER
 from handlers.errors import NotFoundError, ValidationFailed
 from handlers.kit.paths import EXAMPLES_DIR
+from handlers.runs.urdfcache import check_urdf_once
 from handlers.settings import Settings
 from handlers.webhooks import plan as webhook_plan
 from handlers.webhooks.plan import WebhookPlan
 from simengine import spec as engine_spec
-from simengine.assets import AssetRejected, check_urdf, resolve_urdf_path
+from simengine.assets import AssetRejected, resolve_urdf_path
 from simengine.errors import InvalidConfig
 from simengine.spec import DEFAULT_PROFILE, DEFAULT_SEED
 
@@ -229,7 +230,7 @@ def prepare(
             engine_spec.validate(spec)
         elif urdf_label is not None:
             path = resolve_urdf_path(urdf_label, allowed_roots=[EXAMPLES_DIR])
-            check_urdf(path, root=EXAMPLES_DIR)
+            check_urdf_once(path, root=EXAMPLES_DIR)
             spec.update(urdf_path=str(path), urdf_label=urdf_label)
             engine_spec.validate(spec)
     except AssetRejected as exc:
