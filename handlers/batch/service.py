@@ -164,17 +164,24 @@ class BatchService:
         }
 
     async def _execute(self, batch_id: str, batch: BatchPlan) -> None:
-        """Run every child here, at most `max_concurrency` at once."""
+        """Run every child here, at most `max_concurrency` at once. The children's final
+        states are written without fsync and committed in one group at the end, before
+        the batch answers (a crash before leaves each child complete or RUNNING, which the
+        recovery fails SERVER_LOST)."""
         gate = asyncio.Semaphore(batch.spec["max_concurrency"])
+        made: list[str] = []
 
         async def child(index: int) -> None:
             async with gate:
                 request = with_batch_id(batch.children[index], batch_id)
-                await self._runs.create(request, origin="batch")
+                made.append((await self._runs.create(request, origin="batch"))["id"])
 
-        outcomes = await asyncio.gather(
-            *(child(i) for i in range(len(batch.children))), return_exceptions=True
-        )
+        try:
+            outcomes = await asyncio.gather(
+                *(child(i) for i in range(len(batch.children))), return_exceptions=True
+            )
+        finally:
+            await asyncio.to_thread(self._runs.make_durable, made)
         errors = [o for o in outcomes if isinstance(o, BaseException)]
         for error in errors:
             _log.error("batch child could not run", batch_id=batch_id, error=repr(error))

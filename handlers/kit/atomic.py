@@ -85,9 +85,11 @@ def write_atomic(path: Path, data: bytes) -> FileSignature:
 
 
 def write_atomic_many_then(
-    folder: Path, files: Mapping[str, bytes], name: str, data: bytes
+    folder: Path, files: Mapping[str, bytes], name: str, data: bytes, *, durable: bool = True
 ) -> FileSignature:
-    """Replace `files` of `folder`, then `name` with `data`, atomically and durably.
+    """Replace `files` of `folder`, then `name` with `data`, atomically and durably
+    (`durable=False`: atomically only, no fsync; the caller makes them durable later with
+    `fsync_tree`: until then a crash of the process still leaves each file old or new).
 
     Every file is written under a temporary name, their fsyncs side by side; `files` are
     renamed into place and the folder fsynced, then `name` (e.g. a document saying the
@@ -99,17 +101,40 @@ def write_atomic_many_then(
     """
     if name in files:
         raise ValueError(f"{name!r} is written last, not among the files")
-    staged = _stage(folder, {**files, name: data})
+    staged = _stage(folder, {**files, name: data}, durable=durable)
     last = [staged.pop()]
     try:
         _rename(staged)
-        fsync_dir(folder)
+        if durable:
+            fsync_dir(folder)
     except BaseException:
         _discard(last)
         raise
     _rename(last)
-    fsync_dir(folder)
+    if durable:
+        fsync_dir(folder)
     return last[0].signature
+
+
+def fsync_tree(folders: list[Path]) -> None:
+    """Make every file of `folders` and the folders themselves durable, their fsyncs side
+    by side (one journal commit can cover many): a group commit of files written with
+    `durable=False`."""
+    fds: list[int] = []
+    try:
+        for folder in folders:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False):
+                        fds.append(os.open(entry.path, os.O_RDONLY))
+            fds.append(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))
+        syncs = [_fsync_pool().submit(os.fsync, fd) for fd in fds]
+        wait(syncs)
+        for sync in syncs:
+            sync.result()
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 class _Staged(NamedTuple):
@@ -124,15 +149,21 @@ _FSYNC_THREADS = 8
 _FSYNC_POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
-def _stage(folder: Path, files: Mapping[str, bytes]) -> list[_Staged]:
+def _stage(folder: Path, files: Mapping[str, bytes], *, durable: bool = True) -> list[_Staged]:
     """Write each of `files` under a temporary name in `folder` and fsync them side by side
-    (one journal commit can then cover several); on failure none is left behind."""
+    (one journal commit can then cover several; none if not `durable`); on failure none is
+    left behind."""
     names: list[tuple[Path, Path]] = []
     fds: list[int] = []
     try:
         for name, data in files.items():
             names.append((folder / temp_name(name), folder / name))
             fds.append(_create_with(names[-1][0], data))
+        if not durable:
+            return [
+                _Staged(*pair, FileSignature.of(os.fstat(fd)))
+                for pair, fd in zip(names, fds, strict=True)
+            ]
         syncs = [_fsync_pool().submit(_fsync_signature, fd) for fd in fds]
         wait(syncs)  # every fd stays open until its fsync is done
         return [_Staged(*pair, sync.result()) for pair, sync in zip(names, syncs, strict=True)]

@@ -152,7 +152,7 @@ class RunFolders:
         self._replace(run_id, _artifact_name(name), data)
 
     def put_files_then_run(
-        self, run_id: str, files: Mapping[str, bytes], data: bytes
+        self, run_id: str, files: Mapping[str, bytes], data: bytes, *, durable: bool = True
     ) -> FileSignature:
         """Atomically write several artifacts of an existing run, then its run.json, their
         fsyncs side by side: run.json (e.g. SUCCEEDED) is never durable before the artifacts
@@ -162,7 +162,7 @@ class RunFolders:
             raise NotFoundError.resource("run", run_id)
         named = {_artifact_name(name): payload for name, payload in files.items()}
         try:
-            signature = write_atomic_many_then(folder, named, RUN_FILE, data)
+            signature = write_atomic_many_then(folder, named, RUN_FILE, data, durable=durable)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFoundError.resource("run", run_id) from None
         self._announce_change(run_id)

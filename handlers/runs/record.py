@@ -33,10 +33,16 @@ class RunWriter(Protocol):
     def put_file(self, run_id: str, name: str, data: bytes) -> None: ...
 
     def put_files_and_update(
-        self, run_id: str, files: Mapping[str, bytes], run: Mapping[str, Any]
+        self,
+        run_id: str,
+        files: Mapping[str, bytes],
+        run: Mapping[str, Any],
+        *,
+        durable: bool = True,
     ) -> None:
         """The artifacts, then the final document, their fsyncs side by side: a reader (or
-        a crash) that finds the run finished finds its artifacts too."""
+        a crash) that finds the run finished finds its artifacts too. `durable=False`: no
+        fsync (a batch child; its batch commits its children in one group)."""
         ...
 
 
@@ -78,8 +84,11 @@ def as_running(run: Mapping[str, Any]) -> dict[str, Any]:
     return {**run, "status": "RUNNING", "started_at": rfc3339()}
 
 
-def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -> dict[str, Any]:
-    """Store the artifacts and the final Run document of `run` as `result` says it ended."""
+def finish(
+    writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult, *, durable: bool = True
+) -> dict[str, Any]:
+    """Store the artifacts and the final Run document of `run` as `result` says it ended
+    (`durable`: see `RunWriter.put_files_and_update`)."""
     run_id = run["id"]
     output = result.output or {}
     metrics = output.get("metrics")
@@ -132,7 +141,7 @@ def finish(writer: RunWriter, run: Mapping[str, Any], result: ExecutionResult) -
         "warnings": _warnings(finished),
     }
     files["report.json"] = _json(report)
-    writer.put_files_and_update(run_id, files, finished)
+    writer.put_files_and_update(run_id, files, finished, durable=durable)
     return finished
 
 

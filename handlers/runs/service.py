@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -193,7 +194,9 @@ class RunService:
             )
         finally:
             self._cancels.pop(run_id, None)
-        return await asyncio.to_thread(runrecord.finish, self._store, progress.run, result)
+        return await asyncio.to_thread(
+            runrecord.finish, self._store, progress.run, result, durable=durable
+        )
 
     @property
     def _secret_box(self) -> SecretBox:
@@ -265,6 +268,10 @@ class RunService:
         if self._lost is None:  # embedded: runs of a dead server process end SERVER_LOST
             items = [self._recovery.checked(run) for run in items]
         return items, cursor
+
+    def make_durable(self, run_ids: Sequence[str]) -> None:
+        """One group commit of runs written without fsync (a batch's children)."""
+        self._store.make_durable(run_ids)
 
     def finished(self, work_id: str) -> bool:
         """Whether a run, or every child of a batch (`bat_…`), has ended (or is gone)."""

@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from handlers.errors import FieldError, InternalError, NotFoundError, ValidationFailed
-from handlers.kit.atomic import FileSignature
+from handlers.kit.atomic import FileSignature, fsync_dir, fsync_tree
 from handlers.runs.cursor import RunFilters, decode_cursor, encode_cursor
 from handlers.runs.folders import RUN_FILE, RunFolders, encode_run
 from handlers.runs.index import IndexEntry, RunDocument, RunDocumentError, RunIndex
@@ -118,13 +118,26 @@ class RunStore:
         self.folders.put_file(run_id, name, data)
 
     def put_files_and_update(
-        self, run_id: str, files: Mapping[str, bytes], run: Mapping[str, Any]
+        self,
+        run_id: str,
+        files: Mapping[str, bytes],
+        run: Mapping[str, Any],
+        *,
+        durable: bool = True,
     ) -> None:
         """Write several artifacts, then replace the Run document, their fsyncs side by side
         (see RunFolders.put_files_then_run): a run's final state and its artifacts at once."""
         self._write_run(
-            run_id, run, lambda data: self.folders.put_files_then_run(run_id, files, data)
+            run_id,
+            run,
+            lambda data: self.folders.put_files_then_run(run_id, files, data, durable=durable),
         )
+
+    def make_durable(self, run_ids: Iterable[str]) -> None:
+        """fsync everything of these runs (written with `durable=False`) and the runs folder:
+        one group commit for a batch's children."""
+        fsync_tree([self.folders.folder(run_id) for run_id in run_ids])
+        fsync_dir(self.folders.runs_dir)
 
     def _write_run(
         self,

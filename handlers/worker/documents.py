@@ -29,9 +29,14 @@ class FolderWriter:
         self.folders.put_file(run_id, name, data)
 
     def put_files_and_update(
-        self, run_id: str, files: Mapping[str, bytes], run: Mapping[str, Any]
+        self,
+        run_id: str,
+        files: Mapping[str, bytes],
+        run: Mapping[str, Any],
+        *,
+        durable: bool = True,
     ) -> None:
-        self.folders.put_files_then_run(run_id, files, encode_run(run))
+        self.folders.put_files_then_run(run_id, files, encode_run(run), durable=durable)
 
     def read_file(self, run_id: str, name: str) -> bytes:
         return self.folders.read_file(run_id, name)

@@ -145,6 +145,29 @@ def test_put_files_and_update_stores_the_artifacts_and_the_final_run(store: RunS
     assert not [n for n in os.listdir(store.runs_dir / run["id"]) if n.startswith(TMP_PREFIX)]
 
 
+def test_a_batch_childs_writes_wait_for_one_group_commit(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    runs = [make_run(status="RUNNING") for _ in range(3)]
+    for run in runs:
+        store.create(run, {"owner.json": b"{}"}, durable=False)
+        files = {"metrics.json": b"{}", "replay.npz": b"z"}
+        store.put_files_and_update(run["id"], files, {**run, "status": "SUCCEEDED"}, durable=False)
+    assert synced == []  # nothing waited for the disk yet
+    assert [store.get(run["id"])["status"] for run in runs] == ["SUCCEEDED"] * 3
+    store.make_durable([run["id"] for run in runs])
+    # Each child's four files and its folder, then the runs folder.
+    assert len(synced) == 3 * (4 + 1) + 1
+
+
 def test_missing_run_or_artifact_is_not_found(store: RunStore) -> None:
     run = make_run()
     store.create(run)
