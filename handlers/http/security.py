@@ -2,7 +2,8 @@
 
 Every response gets `SECURITY_HEADERS`; an HTML page (`/docs`, `/redoc`, `/dashboard*`) also
 gets `content_security_policy()` unless its route set its own (the doc pages add the hashes of
-FastAPI's inline scripts). CORS is off unless `QERS_CORS_ORIGINS` names exact origins.
+FastAPI's inline scripts); every response but a static file gets `Cache-Control: no-store`.
+CORS is off unless `QERS_CORS_ORIGINS` names exact origins.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Answers hold one principal's data (a generated webhook secret, once): no browser or shared
+# cache may keep them. Static files (the same for everyone) stay cacheable.
+CACHE_CONTROL = "no-store"
+STATIC_PREFIX = "/static/"
 # ReDoc, plotly and Swagger UI add styles at run time: inline styles stay allowed, scripts not.
 # Plotly draws heat maps through data: images; the asset preview is a blob: image.
 CSP_DIRECTIVES: tuple[tuple[str, str], ...] = (
@@ -72,7 +77,8 @@ def inline_script_hashes(html: str) -> list[str]:
 
 
 class SecurityHeadersMiddleware:
-    """`SECURITY_HEADERS` on every response, the CSP on HTML; a route's own values win."""
+    """`SECURITY_HEADERS` on every response, the CSP on HTML, `no-store` on all but static
+    files; a route's own values win."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -83,12 +89,16 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        cacheable = scope["path"].startswith(STATIC_PREFIX)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if not cacheable:
+                    headers.setdefault("Cache-Control", CACHE_CONTROL)
                 if headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault(CSP_HEADER, self._policy)
             await send(message)
