@@ -1,7 +1,9 @@
 """OWASP API4:2023 Unrestricted Resource Consumption, tried for real: steps per request,
-unfinished work per principal (embedded and queued on the real Redis) and the embedded
-server's admission limit. Body sizes, uploads and zip bombs: tests/handlers/http and
-tests/handlers/assets; rate limits: tests/handlers/http/test_ratelimit.py."""
+unfinished work per principal (embedded and queued on the real Redis), the embedded
+server's admission limit, and what one request may make the server read: bodies over the
+limit (declared or streamed), nesting and arrays past the schema, page sizes, and a zip
+bomb upload. The mechanics in detail: tests/handlers/http and tests/handlers/assets; rate
+limits: tests/handlers/http/test_ratelimit.py."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from handlers.app import create_app
 from handlers.auth.roles import Role
 from handlers.auth.store import KeyStore
 from handlers.settings import Settings
+from tests.handlers.assets.test_api import zip_bomb
 from tests.redisutil import DB_QUOTAS, flush, redis_url
 
 SHORT = {"scenario": "drop_test", "options": {"steps": 20}}
@@ -136,3 +139,58 @@ def test_queued_quota_counts_unfinished_runs_and_batches(tmp_path: Path, queued_
         cancel = client.post(f"/v1/runs/{first.json()['id']}/cancel", headers=runner)
         assert cancel.json()["status"] == "CANCELLED"
         assert client.post("/v1/runs", json=SHORT, headers=runner).status_code == 202
+
+
+def test_bodies_past_the_limit_are_refused_unread(tmp_path: Path) -> None:
+    settings = Settings(runs_dir=tmp_path, warm_spares=0, max_body_bytes=4096)
+    client = TestClient(create_app(settings))
+    json_type = {"content-type": "application/json"}
+    declared = client.post("/v1/runs", content=b" " * 5000 + b"{}", headers=json_type)
+    assert declared.status_code == 413
+
+    def streamed() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"scenario": "drop_test", "options": {"tags": ["'
+        for _ in range(100):
+            yield b"x" * 1000
+        yield b'"]}}'
+
+    answer = client.post("/v1/runs", content=streamed(), headers=json_type)
+    assert answer.status_code == 413
+    assert answer.json()["type"] == "urn:qers:problem:payload-too-large"
+    assert _stored(client, {}) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"[" * 400_000 + b"]" * 400_000, 400),  # nesting that would exhaust the parser
+        (b'{"scenario": "drop_test", "options": {"tags": [' + b'"t",' * 50_000 + b'"t"]}}', 422),
+        (b'{"scenario": "drop_test", "options": {"steps": 1e309}}', 422),
+    ],
+    ids=["deep-nesting", "huge-array", "huge-number"],
+)
+def test_shapes_past_the_schema_are_refused(tmp_path: Path, body: bytes, status: int) -> None:
+    client = TestClient(create_app(Settings(runs_dir=tmp_path, warm_spares=0)))
+    answer = client.post("/v1/runs", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == status, answer.text[:300]
+    assert _stored(client, {}) == 0
+
+
+def test_page_sizes_are_bounded(tmp_path: Path) -> None:
+    client = TestClient(create_app(Settings(runs_dir=tmp_path, warm_spares=0)))
+    for path in ("/v1/runs", "/api/runs", "/api/assets", "/api/projects"):
+        answer = client.get(path, params={"limit": 1_000_000})
+        assert answer.status_code == 422, path
+        assert [e["pointer"] for e in answer.json()["errors"]] == ["/limit"]
+
+
+def test_a_zip_bomb_is_refused_and_nothing_is_kept(tmp_path: Path) -> None:
+    runs_dir = tmp_path / "runs"
+    client = TestClient(create_app(Settings(runs_dir=runs_dir, warm_spares=0)))
+    bomb = zip_bomb(tmp_path)  # 200 MiB of zeros in about 200 KiB
+    answer = client.post(
+        "/api/assets/import", data={"name": "bomb"}, files={"file": ("b.zip", bomb)}
+    )
+    assert answer.status_code == 413, answer.text
+    assert "compression ratio" in answer.json()["detail"]
+    assert client.get("/api/assets").json()["items"] == []
