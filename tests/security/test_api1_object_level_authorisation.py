@@ -26,7 +26,7 @@ from handlers.kit.paths import EXAMPLES_DIR
 from handlers.settings import Settings
 
 ARM = "examples/design/arm.obj"
-RUN = {"scenario": "drop_test", "options": {"steps": 50, "seed": 1}}
+RUN: dict[str, Any] = {"scenario": "drop_test", "options": {"steps": 50, "seed": 1}}
 BATCH = {"scenario": "drop_test", "profiles": ["default"], "steps": 20, "seed": 3}
 # Body or query fields naming an object or a project: operations with one are in CASES.
 REFERENCING = {"project_id", "asset_id", "segmentation_id", "run_id", "run_ids", "replay_of"}
