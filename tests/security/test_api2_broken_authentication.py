@@ -6,8 +6,7 @@ working on the next request; the key is never echoed in an answer or a log line,
 access line names the principal by key id. Bearer tokens: `alg: none`, tampering, wrong
 issuer or audience, expiry, a missing `exp`, and HS256 "signed" with the RSA public key of a
 JWKS served by a real loopback HTTP server. Unknown key ids and wrong secrets go through the
-same comparison. Guessing is hopeless (a key holds 256 random bits); rate limits per principal
-are not built yet (docs/security.md).
+same comparison. Brute force is bounded by rate limits (tests/handlers/http).
 """
 
 from __future__ import annotations

@@ -16,8 +16,7 @@ QERS sells compute: the flows worth abusing are those that start simulation work
 
 Here: a retry storm with one key starts one run, sim job or batch; a key cannot carry a
 different, larger job; a batch over the steps limit or past the quota starts no child;
-a plan asking for thousands of runs starts none. Rate limits per principal are not built yet
-(docs/security.md).
+a plan asking for thousands of runs starts none. Rate limits: tests/handlers/http.
 """
 
 from __future__ import annotations
