@@ -186,9 +186,11 @@ def _check_address(host: str, text: str, allowed: frozenset[str]) -> None:
     kind = forbidden_kind(address)
     if kind is None:
         return
-    where = f"is {address}" if host == str(address) else f"resolves to {address}"
+    # A name's addresses are not told (only logged in `summary`): a client could otherwise
+    # map internal host names to addresses through webhook_url.
+    where = f"is {address}," if host == str(address) else "resolves to"
     raise UrlRejected(
-        f"Webhook host {host!r} {where}, a {kind} address; "
+        f"Webhook host {host!r} {where} a {kind} address; "
         f"webhooks are only sent to public addresses{_ALLOW_HINT}.",
         summary=f"refused address {address} ({kind})",
     )

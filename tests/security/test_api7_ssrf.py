@@ -98,11 +98,6 @@ def test_webhooks_to_internal_or_odd_urls_are_refused(
     assert _runs(client) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The refusal says what a host name resolves to ('resolves to 127.0.0.1'): a runner "
-    "can map internal DNS names to addresses through webhook_url (see the report of issue 14).",
-)
 def test_a_refusal_does_not_say_what_a_name_resolves_to(client: TestClient) -> None:
     answer = client.post("/v1/runs", json=_with_hook("createRun", "http://localhost/hook"))
     assert answer.status_code == 422
