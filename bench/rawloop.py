@@ -1,9 +1,9 @@
-"""The reference: a raw PyBullet loop on r2d2 in this process, as `urdf_rollout` sets it up.
+"""The reference: a raw PyBullet loop in this process, as `urdf_rollout` sets it up.
 
 World parameters and link dynamics are set with the same calls the engine makes (one-off
 set-up, so the contacts and the solver work are identical); the loop itself is plain
 pybullet: a position command, `stepSimulation`, and the state reads the engine makes
-(base pose, base velocity, joint states).
+(base pose, base velocity, joint states). The robot is r2d2 unless a URDF is given.
 """
 
 from __future__ import annotations
@@ -19,13 +19,26 @@ from simengine import profiles
 from simengine.state import data_path
 
 
-def world(profile: dict[str, Any]) -> tuple[int, int, list[int], Any, Any, Any]:
-    """Connect, apply the profile, load the floor and r2d2 resting on it."""
+def applied(name: str, *, seed: int, episode: int | None, dt: float) -> dict[str, Any]:
+    """Profile `name` as a run applies it: domain-randomised for a batch `episode` (the
+    sample `simengine.profiles` draws from seed, profile and episode), `timestep_s` = dt."""
+    profile = profiles.get_profile(name)
+    if episode is not None:
+        sample = profiles.sample_randomization(profile, seed=seed, episode=episode)
+        profile = profiles.with_randomization(profile, sample)
+    profile["timestep_s"] = dt
+    return profile
+
+
+def world(
+    profile: dict[str, Any], *, urdf: str | None = None
+) -> tuple[int, int, list[int], Any, Any, Any]:
+    """Connect, apply the profile, load the floor and the robot (r2d2) resting on it."""
     client = p.connect(p.DIRECT)
     profiles.apply_world(client, profile)
     plane = p.loadURDF(data_path("plane.urdf"), useFixedBase=True, physicsClientId=client)
     profiles.apply_body(client, plane, profile, role="floor")
-    body = p.loadURDF(data_path("r2d2.urdf"), physicsClientId=client)
+    body = p.loadURDF(urdf or data_path("r2d2.urdf"), physicsClientId=client)
     profiles.apply_body(client, body, profile, role="robot")
     joints: list[int] = []
     lower: list[float] = []
@@ -38,7 +51,7 @@ def world(profile: dict[str, Any]) -> tuple[int, int, list[int], Any, Any, Any]:
             lo, hi = float(info[8]), float(info[9])
             lower.append(lo if lo <= hi else -np.pi)
             upper.append(hi if lo <= hi else np.pi)
-            force.append(float(info[10]) or 100.0)
+            force.append((float(info[10]) or 100.0) * float(profile["motor_strength_scale"]))
     lowest = min(
         p.getAABB(body, link, physicsClientId=client)[0][2]
         for link in range(-1, p.getNumJoints(body, physicsClientId=client))
@@ -56,10 +69,29 @@ def run(
     profile_name: str = "default",
     tick: Callable[[int], None] | None = None,
 ) -> float:
-    """Set up and run `steps` raw steps; returns the whole wall time in seconds."""
+    """Set up and run `steps` raw steps on r2d2; returns the whole wall time in seconds."""
     started = time.perf_counter()
-    profile = profiles.get_profile(profile_name)
-    client, body, joints, lower, upper, force = world(profile)
+    _rollout(profiles.get_profile(profile_name), urdf=None, steps=steps, tick=tick)
+    return time.perf_counter() - started
+
+
+def episode(profile: dict[str, Any], *, urdf: str, steps: int) -> float:
+    """One episode of `urdf` under `profile` as applied (domain-randomised already, its
+    `timestep_s` the run's dt); returns the whole wall time in seconds."""
+    started = time.perf_counter()
+    _rollout(profile, urdf=urdf, steps=steps, tick=None)
+    return time.perf_counter() - started
+
+
+def _rollout(
+    profile: dict[str, Any],
+    *,
+    urdf: str | None,
+    steps: int,
+    tick: Callable[[int], None] | None,
+) -> None:
+    """Connect, load, step with position commands and state reads, disconnect."""
+    client, body, joints, lower, upper, force = world(profile, urdf=urdf)
     mid, amp = (lower + upper) / 2, (upper - lower) / 4
     phase = np.linspace(0.0, 2 * np.pi, len(joints), endpoint=False)
     dt = float(profile["timestep_s"])
@@ -82,4 +114,3 @@ def run(
         if tick is not None and (i + 1) % every == 0:
             tick(i + 1)
     p.disconnect(physicsClientId=client)
-    return time.perf_counter() - started
