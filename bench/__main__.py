@@ -5,12 +5,11 @@ Exit status 0 only if every target is met (a miss is a non-zero exit, printed cl
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
 
-from bench.report import PREFIX
+from bench.report import LINE
 from bench.servers import ROOT
 
 BENCHES = (
@@ -28,7 +27,6 @@ BENCHES = (
     "bench.design_loop",
     "bench.web_paint",
 )
-_RESULT = re.compile(re.escape(PREFIX) + r"(.*?\((?:target [^)]*)\) (?:PASS|MISS))")
 
 
 def main() -> int:
@@ -46,7 +44,7 @@ def main() -> int:
         errors = "\n".join(line for line in proc.stderr.splitlines() if noise not in line)
         if errors.strip():
             print(errors, file=sys.stderr, flush=True)
-        results = _RESULT.findall(proc.stdout)
+        results = LINE.findall(proc.stdout)
         summary.append((module, proc.returncode, time.perf_counter() - began, results))
     print(f"\n== summary ({time.perf_counter() - started:.0f} s)")
     ok = True

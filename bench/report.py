@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 PREFIX = "RESULT "
+# What `python -m bench` collects from a bench's output: one match per RESULT line.
+LINE = re.compile(re.escape(PREFIX) + r"(.*?\((?:target [^)]*)\) (?:PASS|MISS))")
 
 
 def result(name: str, figure: str, target: str, ok: bool) -> int:
