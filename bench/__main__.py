@@ -23,6 +23,7 @@ BENCHES = (
     "bench.queue_overhead",
     "bench.batch_parallel",
     "bench.batch_evaluate",
+    "bench.episodes",
     "bench.asset_import",
     "bench.design_loop",
     "bench.web_paint",
