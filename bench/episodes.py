@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             seed = batch_rounds(conn, SEED_BODY, sizes.seed_rounds)
             large = batch_rounds(conn, large_body, sizes.large_rounds)
             conn.close()
-            runs_per_second(port, CLIENTS * 2)  # warm-up: both clients' connections
+            runs_per_second(port, CLIENTS * 2)  # warm-up: the sim-run path, a spare again
             settle_descendants()
             runs = run_rounds(port, sizes)
     print(f"  load average after: {os.getloadavg()[0]:.2f}")
