@@ -6,8 +6,10 @@ for it.
 """
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from handlers.isolation.frames import ProgressCallback
@@ -48,12 +50,29 @@ async def supervise_async(
         if reap is not None:
             reap()  # the result is on its way: this thread may now wait for the exit
 
-    threading.Thread(target=work, name="qers-sim-supervisor", daemon=True).start()
+    _supervisors().submit(work)
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
         stop.set()  # the supervisor kills the child within one poll interval
         raise
+
+
+# Supervisor threads are kept and reused: starting one per run cost ~1 ms of a short run.
+# Each runs one child to its end; the admission limit and batch lanes bound how many run.
+_MAX_SUPERVISORS = 512
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _supervisors() -> ThreadPoolExecutor:
+    """This process's supervisor threads (a forked process makes its own)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            pool = ThreadPoolExecutor(_MAX_SUPERVISORS, thread_name_prefix="qers-sim-supervisor")
+            _POOL = (os.getpid(), pool)
+        return _POOL[1]
 
 
 def as_callable(cancel: CancelSignal | None) -> Callable[[], bool]:

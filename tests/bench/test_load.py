@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from bench.__main__ import _RESULT as RESULT_LINE
 from bench.__main__ import BENCHES
 from bench.load import measure, print_report
 from bench.loadmix import MIX
+from bench.report import LINE as RESULT_LINE
 
 pytestmark = pytest.mark.slow
 

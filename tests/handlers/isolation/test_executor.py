@@ -16,6 +16,7 @@ import pytest
 
 from generated.models.FailureCode_schema import FailureCode
 from generated.models.RunStatus_schema import RunStatus
+from handlers.isolation import executor as executor_module
 from handlers.isolation import forkserver
 from handlers.isolation.executor import Executor, ExecutorConfig
 from handlers.isolation.failures import Progress, from_exit, scrub_paths
@@ -264,14 +265,18 @@ def test_execute_async_relays_progress_on_the_loop_and_cancels_the_child() -> No
             await task
         return result, on_loop
 
+    forkserver.ensure_running()
+    server = forkserver.server_pid()
+    assert server is not None
+    others = set(simulation_children(server))
     result, on_loop = asyncio.run(scenario())
     assert result.status == RunStatus.SUCCEEDED
     assert on_loop
     assert all(on_loop)
     deadline = time.monotonic() + 3  # the supervisor kills the child within a poll interval
-    while supervisors() and time.monotonic() < deadline:
+    while set(simulation_children(server)) - others and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not supervisors()
+    assert set(simulation_children(server)) - others == set()
 
 
 def test_execute_async_reaps_the_child_on_its_supervisor_thread(
@@ -279,25 +284,44 @@ def test_execute_async_reaps_the_child_on_its_supervisor_thread(
 ) -> None:
     started: list[str] = []
     start = threading.Thread.start
+    reaped_on: list[str] = []
+    reap = executor_module._reap
 
     def counted(thread: threading.Thread) -> None:
         started.append(thread.name)
         start(thread)
 
+    def recorded(process: Any, *, grace_s: float) -> int | None:
+        reaped_on.append(threading.current_thread().name)
+        return reap(process, grace_s=grace_s)
+
     runner = executor("succeed")
     runner.warm_up()
     monkeypatch.setattr(threading.Thread, "start", counted)
+    monkeypatch.setattr(executor_module, "_reap", recorded)
     result = asyncio.run(runner.execute_async({"steps": 3}, max_duration_s=10))
     assert result.status == RunStatus.SUCCEEDED
-    assert started == ["qers-sim-supervisor"]  # no second thread to reap the child
+    # No thread but (at most) one kept supervisor thread: none started to reap the child.
+    assert all(name.startswith("qers-sim-supervisor") for name in started)
+    assert len(started) <= 1
     deadline = time.monotonic() + 5
-    while supervisors() and time.monotonic() < deadline:
+    while not reaped_on and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not supervisors()  # it reaped the child, then ended
+    assert len(reaped_on) == 1
+    assert reaped_on[0].startswith("qers-sim-supervisor")  # after the result, on its thread
 
 
-def supervisors() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "qers-sim-supervisor"]
+def simulation_children(server: int) -> list[int]:
+    """Live processes the fork server started, from /proc (zombies are not running)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.name.isdigit() and int(fields[1]) == server and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 def test_a_crashing_run_does_not_disturb_a_concurrent_one() -> None:
