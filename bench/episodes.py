@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     large_body = {**SEED_BODY, "dr_episodes_per_profile": sizes.large_episodes}
     seed_episodes = len(batch_episodes(SEED_BODY))
     large_episodes = len(batch_episodes(large_body))
-    spares = os.environ.get("QERS_WARM_SPARES", Settings.model_fields["warm_spares"].default)
+    spares = os.environ.get("QERS_WARM_SPARES", Settings().warm_spares)
     print(
         f"short episodes: {SEED_BODY['urdf_path']}, {SEED_BODY['steps']} steps, dt"
         f" {SEED_BODY['dt']}; {CORES} cores; server embedded, warm spares: {spares};"
