@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from hashlib import sha256
 
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -82,7 +81,10 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._policy = content_security_policy()
+        # Raw (lower-case name, value) pairs, encoded once: this runs on every response.
+        self._always = [_raw(name, value) for name, value in SECURITY_HEADERS.items()]
+        self._no_store = _raw("Cache-Control", CACHE_CONTROL)
+        self._policy = _raw(CSP_HEADER, content_security_policy())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,17 +95,20 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if not cacheable:
-                    headers.setdefault("Cache-Control", CACHE_CONTROL)
-                if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault(CSP_HEADER, self._policy)
+                raw = list(message.get("headers", []))
+                present = {bytes(name).lower(): bytes(value) for name, value in raw}
+                wanted = [*self._always, *(() if cacheable else (self._no_store,))]
+                if present.get(b"content-type", b"").startswith(b"text/html"):
+                    wanted.append(self._policy)
+                raw += [pair for pair in wanted if pair[0] not in present]
+                message["headers"] = raw
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _raw(name: str, value: str) -> tuple[bytes, bytes]:
+    return name.lower().encode("latin-1"), value.encode("latin-1")
 
 
 def install_cors(app: FastAPI, settings: Settings) -> None:
