@@ -14,11 +14,10 @@ import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from handlers.errors import QersError
-from handlers.http.middleware import api_routes
+from handlers.http.middleware import api_routes, matched_route
 from handlers.http.problems import instance_of, render_problem
 from handlers.http.requestid import new_request_id, request_id_of
 from handlers.kit import caller
@@ -93,11 +92,8 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
 
     def _operation_id(self, scope: Scope) -> str | None:
-        for route in self._operations:
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return route.operation_id
-        return None
+        route = matched_route(scope, self._operations)
+        return route.operation_id if route is not None else None
 
 
 def install_auth(app: FastAPI, gate: Gate | None) -> None:

@@ -6,7 +6,7 @@ from time import perf_counter
 import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers.errors import PayloadTooLarge
@@ -154,6 +154,14 @@ def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
         included = getattr(route, "original_router", None)  # FastAPI's include_router wrapper
         if included is not None:
             yield from api_routes(included.routes)
+
+
+def matched_route(scope: Scope, routes: Iterable[APIRoute]) -> APIRoute | None:
+    """The route of `routes` that fully matches the request, or None."""
+    for route in routes:
+        if route.matches(scope)[0] is Match.FULL:
+            return route
+    return None
 
 
 def _header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -22,12 +22,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers.errors import RateLimited
 from handlers.http.auth import PRINCIPAL_STATE
-from handlers.http.middleware import api_routes
+from handlers.http.middleware import api_routes, matched_route
 from handlers.http.problems import instance_of, render_problem
 from handlers.http.requestid import new_request_id, request_id_of
 from handlers.kit.ratelimit import Quota, RequestLimiter, address_key, limiter_for
@@ -135,7 +134,7 @@ def install_failed_auth_limit(app: FastAPI, limiter: RequestLimiter | None) -> N
 
 
 def _matches(scope: Scope, routes: Sequence[APIRoute]) -> bool:
-    return any(route.matches(scope)[0] is Match.FULL for route in routes)
+    return matched_route(scope, routes) is not None
 
 
 def _caller_key(scope: Scope) -> str:

@@ -105,9 +105,11 @@ class SparePool:
         return spare
 
     def returning(self) -> None:
-        """A spare's run reported a result: `give_back` follows (on another thread)."""
-        with self._lock:
-            self._returning += 1
+        """A spare's run reported a result: `give_back` follows (on another thread); a run
+        that finds no ready spare waits for it (only if spares are reused)."""
+        if self.max_episodes > 1:
+            with self._lock:
+                self._returning += 1
 
     def give_back(self, spare: Spare) -> bool:
         """Take back a spare whose run reported a result: ready for the next run, unless it

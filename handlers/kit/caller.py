@@ -48,8 +48,7 @@ class CallerScope:
 
     def require_project(self, project_id: str) -> None:
         """Refuse to create into a project outside the scope: as if it did not exist."""
-        if not self.sees(project_id):
-            raise NotFoundError.resource("project", project_id)
+        self.require_visible(project_id, "project", project_id)
 
     def require_named(
         self,

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from redis import Redis
+
 from handlers.errors import QuotaExceeded, ServiceUnavailable, ValidationFailed
 from handlers.kit import caller
 from handlers.settings import Settings
@@ -30,7 +32,7 @@ class RedisLedger:
     """Unfinished work per principal in Redis sets (`<prefix>:quota:<principal>`): ids
     added when made, the finished ones dropped when counted."""
 
-    def __init__(self, redis: object, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
 
@@ -40,17 +42,17 @@ class RedisLedger:
     def unfinished(self, principal: str, finished: Callable[[str], bool]) -> int:
         """How many of the principal's ids are not finished."""
         key = self._key(principal)
-        members = [m.decode() if isinstance(m, bytes) else m for m in self._redis.smembers(key)]  # type: ignore[attr-defined]
+        members = [m.decode() if isinstance(m, bytes) else m for m in self._redis.smembers(key)]
         done = [work_id for work_id in members if finished(work_id)]
         if done:
-            self._redis.srem(key, *done)  # type: ignore[attr-defined]
+            self._redis.srem(key, *done)
         return len(members) - len(done)
 
     def add(self, principal: str, work_id: str) -> None:
         """Count `work_id` against `principal` until it is finished."""
         key = self._key(principal)
-        self._redis.sadd(key, work_id)  # type: ignore[attr-defined]
-        self._redis.expire(key, _LEDGER_TTL_S)  # type: ignore[attr-defined]
+        self._redis.sadd(key, work_id)
+        self._redis.expire(key, _LEDGER_TTL_S)
 
 
 class Admission:

@@ -28,7 +28,7 @@ from handlers.runs import record as runrecord
 from handlers.runs.admission import Admission, RedisLedger
 from handlers.runs.artifacts import RunArtifacts
 from handlers.runs.cursor import RunFilters
-from handlers.runs.ids import new_run_id
+from handlers.runs.ids import is_valid_run_id, new_run_id
 from handlers.runs.liveness import LostRuns
 from handlers.runs.record import FINISHED
 from handlers.runs.recovery import ServerLostRuns
@@ -201,8 +201,7 @@ class RunService:
 
     @staticmethod
     async def _write(write: Callable[..., T], *args: Any, durable: bool) -> T:
-        """A durable write on a thread (its fsyncs would stop the event loop); one without
-        fsync (a batch child's, ~1 ms) here, sparing the thread hops."""
+        """A durable write on a thread (fsyncs would stop the loop); a quick one here."""
         if durable:
             return await asyncio.to_thread(write, *args, durable=durable)
         return write(*args, durable=durable)
@@ -283,10 +282,13 @@ class RunService:
         self._store.make_durable(run_ids)
 
     def finished(self, work_id: str) -> bool:
-        """Whether a run, or every child of a batch (`bat_…`), has ended (or is gone)."""
-        if work_id.startswith("bat_"):
-            waiting = ("CREATED", "QUEUED", "RUNNING")
-            return not any(self.count(batch_id=work_id, status=s) for s in waiting)
+        """Whether a run, or every child of a batch, has ended (or is gone)."""
+        if not is_valid_run_id(work_id):  # a batch: ended once no child waits or runs
+            self._store.sync_changes()
+            return not any(
+                self._store.count(RunFilters(batch_id=work_id, status=s))
+                for s in ("CREATED", "QUEUED", "RUNNING")
+            )
         try:
             return self._store.get(work_id)["status"] in FINISHED
         except NotFoundError:

@@ -168,3 +168,34 @@ def test_a_child_that_grew_too_much_is_replaced() -> None:
         assert executor.spares.retired == 1
     finally:
         executor.spares.close()
+
+
+def _job_limits_in_a_child(conn: Any) -> None:
+    """Burn some CPU, then set a job's limits as a reused child does; report them."""
+    import resource
+
+    from handlers.isolation.child import ChildJob, _set_job_limits
+
+    deadline = time.process_time() + 1.2
+    while time.process_time() < deadline:
+        pass
+    job = ChildJob(
+        target="x:y", spec={}, cpu_limit_s=7, memory_limit_bytes=2**31, progress_interval_s=1
+    )
+    _set_job_limits(job)
+    conn.send((resource.getrlimit(resource.RLIMIT_CPU), time.process_time()))
+
+
+def test_a_reused_childs_cpu_allowance_starts_from_what_it_used() -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    child = context.Process(target=_job_limits_in_a_child, args=(writer,))
+    child.start()
+    (soft, hard), used = reader.recv()
+    child.join(10)
+    # Not 7 s of the process's whole life, which the CPU burnt before would eat into.
+    assert soft >= 7 + int(used)
+    assert soft <= 7 + int(used) + 1
+    assert hard == -1 or hard >= soft  # the hard limit is left as it was
