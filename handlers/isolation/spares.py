@@ -115,7 +115,6 @@ class SparePool:
         """Take back a spare whose run reported a result: ready for the next run, unless it
         has run `max_episodes`, grew too much or does not say `ready` (then it is retired).
         Returns whether it was kept."""
-        self._release()
         spare.episodes += 1
         keep = (
             os.getpid() == self._owner
@@ -124,6 +123,10 @@ class SparePool:
             and _ready(spare.reader, GIVE_BACK_READY_S)
         )
         with self._lock:
+            # Counted busy until it is ready again (or retired): a `refill` meanwhile
+            # must not start a spare in its place, which would then retire it.
+            if self.max_episodes > 1:
+                self._busy -= 1
             keep = keep and len(self._ready) < self.size
             if keep:
                 self._ready.append(spare)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from generated.models import FailureCode, RunStatus
+from handlers.isolation import spares
 from handlers.isolation.executor import ExecutionResult, Executor, pooled
 from simengine.api import list_profiles, list_scenarios
 
@@ -199,3 +200,28 @@ def test_a_reused_childs_cpu_allowance_starts_from_what_it_used() -> None:
     assert soft >= 7 + int(used)
     assert soft <= 7 + int(used) + 1
     assert hard == -1 or hard >= soft  # the hard limit is left as it was
+
+
+def test_a_refill_while_a_child_comes_back_starts_no_other(monkeypatch: Any) -> None:
+    executor = Executor(pooled(spares=1, max_episodes=1000, max_growth_mb=4096))
+    executor.warm_up()
+    original = spares._ready
+
+    def refill_meanwhile(reader: Any, timeout_s: float) -> bool:
+        if timeout_s == spares.GIVE_BACK_READY_S:  # a give-back, not a new spare
+            executor.replenish()  # as the event loop may while the child comes back
+        return original(reader, timeout_s)
+
+    monkeypatch.setattr(spares, "_ready", refill_meanwhile)
+    try:
+        _ready(executor)
+        first = _pids_of(executor)
+        for _ in range(4):
+            assert _good(executor).status == RunStatus.SUCCEEDED
+            _ready(executor)
+            time.sleep(0.3)  # a spare started in its place would be ready by now
+        assert executor.spares.retired == 0
+        assert _pids_of(executor) == first  # the one child ran every episode
+        assert executor.spares.reused == 4 - 1
+    finally:
+        executor.spares.close()
