@@ -3,8 +3,10 @@
 QERS runs under uvicorn (bench.servers) with its own RUNS_DIR; each request runs
 `urdf_rollout` (r2d2, 240 steps) in an isolated (warm, reused) child, stores it (run folder,
 metrics, replay) and answers with the finished run. The raw side connects, loads the floor and
-r2d2 (`loadURDF`), runs the same 240 steps with the same state reads and disconnects, in
-this process. Rounds are interleaved. Target: QERS wall time <= 1.2 x raw (issue #15).
+r2d2 (`loadURDF`), runs the same 240 steps (commanding the actions the run applied, taken
+from an in-process run of the same spec, which is bit-identical) with the same state reads
+and disconnects, in this process (`rawloop.steady_malloc` first). Rounds are interleaved.
+Target: QERS wall time <= 1.2 x raw (issue #15).
 
 After each POST the bench waits until the server's processes are idle before timing the raw
 side: the server answers first and then warms up a replacement spare (~130 ms of CPU), which
@@ -51,6 +53,11 @@ def engine_in_process() -> float:
 
 
 def main() -> int:
+    rawloop.steady_malloc()
+    # The episode the service runs (the same spec, bit-identical), whose actions raw replays.
+    actions = rawloop.actions_of(
+        api.run_spec({"scenario": "urdf_rollout", "steps": STEPS})["replay_npz"]
+    )
     api_ms: list[float] = []
     raw_ms: list[float] = []
     engine_ms: list[float] = []
@@ -61,12 +68,12 @@ def main() -> int:
             for _ in range(2):  # warm-up: fork server start, file caches
                 post_run(conn)
                 settle_descendants()
-                rawloop.run(STEPS)
+                rawloop.run(STEPS, actions=actions)
                 engine_in_process()
             for _ in range(ROUNDS):
                 api_ms.append(post_run(conn) * 1000)
                 settle_descendants()
-                raw_ms.append(rawloop.run(STEPS) * 1000)
+                raw_ms.append(rawloop.run(STEPS, actions=actions) * 1000)
                 engine_ms.append(engine_in_process() * 1000)
             conn.close()
     ratios = [a / r for a, r in zip(api_ms, raw_ms, strict=True)]

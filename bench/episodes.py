@@ -1,13 +1,15 @@
 """Short episodes at engine speed (issue 15): the service against a warm raw pybullet loop.
 
 The service is a uvicorn server in embedded mode (bench.servers) with its own temporary
-RUNS_DIR and otherwise default settings (so one warm spare). The reference is this process
-running the same episodes serially with bench.rawloop (connect, apply the profile, load the
-floor and the robot, step with position commands and state reads, disconnect) after a first
-pass has warmed it. "The same episode": the same URDF, steps and dt, and per child the same
-applied profile (the domain-randomised sample of (seed, profile, episode), set with the
-engine's own calls; motor forces scaled). The raw loop has no actuator latency, sensor
-noise, seeded sweep, metrics, replay or storage: that is the service's work, measured here.
+RUNS_DIR and otherwise default settings (warm spares: the cores). The reference is this
+process (`rawloop.steady_malloc` first) running the same episodes serially with bench.rawloop
+(connect, apply the profile, load the floor and the robot, step with position commands and
+state reads, disconnect) after a first pass has warmed it. "The same episode": the same URDF,
+steps and dt, per child the same applied profile (the domain-randomised sample of (seed,
+profile, episode), set with the engine's own calls; motor forces scaled), and the very
+actions the service's run applied (read back from its stored replay), so both sides do the
+same physics. The raw loop has no actuator latency, sensor noise, seeded sweep, metrics,
+replay or storage: that is the service's work, measured here.
 
 Three figures, each the median of interleaved rounds (after every service call the bench
 waits until the server's processes are idle, so a spare's warm-up does not slow the raw side):
@@ -82,12 +84,26 @@ def batch_episodes(body: dict[str, Any]) -> Episodes:
     ]
 
 
-def raw_serial(episodes: Episodes) -> float:
-    """Wall time of `episodes` run one after another in this process, in seconds."""
+def raw_serial(episodes: Episodes, actions: list[Any]) -> float:
+    """Wall time of `episodes` run one after another in this process, each commanding the
+    actions its run applied, in seconds."""
     started = time.perf_counter()
-    for profile in episodes:
-        rawloop.episode(profile, urdf=URDF, steps=SEED_BODY["steps"])
+    for profile, applied in zip(episodes, actions, strict=True):
+        rawloop.episode(profile, urdf=URDF, steps=SEED_BODY["steps"], actions=applied)
     return time.perf_counter() - started
+
+
+def replayed_actions(conn: http.client.HTTPConnection, run_ids: list[str]) -> list[Any]:
+    """The actions each run applied, from its stored replay archive."""
+    actions = []
+    for run_id in run_ids:
+        conn.request("GET", f"/v1/runs/{run_id}/replay?format=npz")
+        response = conn.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET replay of {run_id} answered {response.status}")
+        actions.append(rawloop.actions_of(payload))
+    return actions
 
 
 def post(conn: http.client.HTTPConnection, path: str, body: dict[str, Any], expect: int) -> Any:
@@ -101,61 +117,85 @@ def post(conn: http.client.HTTPConnection, path: str, body: dict[str, Any], expe
     return json.loads(payload)
 
 
-def post_batch(conn: http.client.HTTPConnection, body: dict[str, Any]) -> float:
-    """Wall time of one POST /api/sim/batch, in seconds; every child must succeed."""
+def post_batch(conn: http.client.HTTPConnection, body: dict[str, Any]) -> tuple[float, Any]:
+    """Wall time of one POST /api/sim/batch, in seconds, and its report; every child must
+    succeed."""
     started = time.perf_counter()
     report = post(conn, "/api/sim/batch", body, 201)
     elapsed = time.perf_counter() - started
     counts = report["counts"]
     if report["status"] != "SUCCEEDED" or counts["succeeded"] != counts["total"]:
         raise RuntimeError(f"batch ended {report['status']}: {counts}")
-    return elapsed
+    return elapsed, report
 
 
 def batch_rounds(
     conn: http.client.HTTPConnection, body: dict[str, Any], rounds: int
 ) -> tuple[list[float], list[float]]:
-    """`rounds` of (the batch through the service, its episodes raw), in seconds."""
+    """`rounds` of (the batch through the service, its episodes raw), in seconds. Every
+    round runs the same children (the same seed), so the first one's replays give the
+    actions raw commands."""
     episodes = batch_episodes(body)
     service: list[float] = []
     raw: list[float] = []
+    actions: list[Any] = []
     for _ in range(rounds):
-        service.append(post_batch(conn, body))
+        elapsed, report = post_batch(conn, body)
+        service.append(elapsed)
+        if not actions:  # children by profile then episode, as `batch_episodes`
+            actions = replayed_actions(conn, [c["run_id"] for c in report["children"]])
         settle_descendants()
-        raw.append(raw_serial(episodes))
+        raw.append(raw_serial(episodes, actions))
     return service, raw
 
 
-def client(port: int, seeds: range) -> None:
-    """One client: a keep-alive connection POSTing one sim run per seed."""
+def client(port: int, seeds: range) -> list[str]:
+    """One client: a keep-alive connection POSTing one sim run per seed; their run ids."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    run_ids = []
     try:
         for seed in seeds:
             job = post(conn, "/api/sim/run", {**RUN_BODY, "seed": seed}, 200)
             if job["status"] != "SUCCEEDED":
                 raise RuntimeError(f"sim run ended {job['status']}: {job['failure_reason']}")
+            run_ids.append(job["run_id"])
     finally:
         conn.close()
+    return run_ids
 
 
-def runs_per_second(port: int, runs: int) -> float:
-    """Sim runs per second, `runs` shared by `CLIENTS` concurrent clients."""
+def runs_per_second(port: int, runs: int) -> tuple[float, list[str]]:
+    """Sim runs per second, `runs` shared by `CLIENTS` concurrent clients; the run ids by
+    seed."""
     share = [range(i, runs, CLIENTS) for i in range(CLIENTS)]
     started = time.perf_counter()
     with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(lambda seeds: client(port, seeds), share))
-    return runs / (time.perf_counter() - started)
+        ids = list(pool.map(lambda seeds: client(port, seeds), share))
+    rate = runs / (time.perf_counter() - started)
+    by_seed = {
+        seed: run_id
+        for seeds, made in zip(share, ids, strict=True)
+        for seed, run_id in zip(seeds, made, strict=True)
+    }
+    return rate, [by_seed[seed] for seed in range(runs)]
 
 
 def run_rounds(port: int, sizes: Sizes) -> tuple[list[float], list[float]]:
-    """Rounds of (service runs/s, raw episodes/s of one process), the same runs."""
+    """Rounds of (service runs/s, raw episodes/s of one process), the same runs (every
+    round has the same seeds: the first one's replays give the actions raw commands)."""
     episodes = [rawloop.applied("default", seed=0, episode=None, dt=RUN_BODY["dt"])] * sizes.runs
     service: list[float] = []
     raw: list[float] = []
+    actions: list[Any] = []
     for _ in range(sizes.runs_rounds):
-        service.append(runs_per_second(port, sizes.runs))
+        rate, run_ids = runs_per_second(port, sizes.runs)
+        service.append(rate)
+        if not actions:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+            actions = replayed_actions(conn, run_ids)
+            conn.close()
         settle_descendants()
-        raw.append(sizes.runs / raw_serial(episodes))
+        raw.append(sizes.runs / raw_serial(episodes, actions))
     return service, raw
 
 
@@ -210,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         f" {SEED_BODY['dt']}; {CORES} cores; server embedded, warm spares: {spares};"
         f" load average {os.getloadavg()[0]:.2f}"
     )
-    cold = raw_serial(batch_episodes(SEED_BODY))
+    rawloop.steady_malloc()
+    cold = raw_serial(batch_episodes(SEED_BODY), [None] * seed_episodes)
     print(f"  raw, first pass in this process: {seed_episodes} episodes {cold * 1000:.1f} ms")
     with tempfile.TemporaryDirectory(prefix="qers-bench-episodes-") as runs_dir:
         env = {"RUNS_DIR": runs_dir, "QERS_LOG_LEVEL": "WARNING"}

@@ -4,10 +4,25 @@ World parameters and link dynamics are set with the same calls the engine makes 
 set-up, so the contacts and the solver work are identical); the loop itself is plain
 pybullet: a position command, `stepSimulation`, and the state reads the engine makes
 (base pose, base velocity, joint states). The robot is r2d2 unless a URDF is given.
+
+The same episode: given the actions a run applied (`actions_of` its replay), the loop
+commands exactly those, so both sides do the same physics. The built-in sine sweep is a
+different motion: on the seed robot its contacts cost half the solver time of the
+episode the service runs (stepSimulation 3.9 ms against 7.7 ms for 50 steps, measured
+side by side), which made a ratio against it look worse than the service is.
+
+`steady_malloc` fixes glibc's allocation thresholds for this process: a raw episode
+connects and disconnects a client, and depending on what the process allocated before,
+glibc's dynamic mmap threshold either keeps those buffers on the heap (about 12 ms an
+episode here) or maps and unmaps them every time (about 40 ms, 7,500 page faults an
+episode). Benches call it first, so the reference is always the fast one.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import io
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,23 +78,50 @@ def world(
     return client, body, joints, np.array(lower), np.array(upper), force
 
 
+_M_TRIM_THRESHOLD = -1  # mallopt parameters (malloc.h)
+_M_MMAP_THRESHOLD = -3
+
+
+def steady_malloc() -> None:
+    """Fix this process's glibc mmap and trim thresholds (see the module docstring);
+    nothing elsewhere."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    libc = ctypes.CDLL(name)
+    if not hasattr(libc, "mallopt"):
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)  # glibc's largest
+    libc.mallopt(_M_TRIM_THRESHOLD, 256 * 1024 * 1024)
+
+
+def actions_of(replay_npz: bytes) -> Any:
+    """The actions a run applied, one row per step, from its replay archive."""
+    with np.load(io.BytesIO(replay_npz)) as arrays:
+        return arrays["action"].astype(np.float64)
+
+
 def run(
     steps: int,
     *,
     profile_name: str = "default",
     tick: Callable[[int], None] | None = None,
+    actions: Any = None,
 ) -> float:
-    """Set up and run `steps` raw steps on r2d2; returns the whole wall time in seconds."""
+    """Set up and run `steps` raw steps on r2d2 (commanding `actions` if given, else the
+    sine sweep); returns the whole wall time in seconds."""
     started = time.perf_counter()
-    _rollout(profiles.get_profile(profile_name), urdf=None, steps=steps, tick=tick)
+    profile = profiles.get_profile(profile_name)
+    _rollout(profile, urdf=None, steps=steps, tick=tick, actions=actions)
     return time.perf_counter() - started
 
 
-def episode(profile: dict[str, Any], *, urdf: str, steps: int) -> float:
+def episode(profile: dict[str, Any], *, urdf: str, steps: int, actions: Any = None) -> float:
     """One episode of `urdf` under `profile` as applied (domain-randomised already, its
-    `timestep_s` the run's dt); returns the whole wall time in seconds."""
+    `timestep_s` the run's dt), commanding `actions` if given; returns the whole wall time
+    in seconds."""
     started = time.perf_counter()
-    _rollout(profile, urdf=urdf, steps=steps, tick=None)
+    _rollout(profile, urdf=urdf, steps=steps, tick=None, actions=actions)
     return time.perf_counter() - started
 
 
@@ -89,6 +131,7 @@ def _rollout(
     urdf: str | None,
     steps: int,
     tick: Callable[[int], None] | None,
+    actions: Any,
 ) -> None:
     """Connect, load, step with position commands and state reads, disconnect."""
     client, body, joints, lower, upper, force = world(profile, urdf=urdf)
@@ -97,7 +140,10 @@ def _rollout(
     dt = float(profile["timestep_s"])
     every = max(1, steps // 100)
     for i in range(steps):
-        targets = mid + amp * np.sin(np.pi * (i + 1) * dt + phase)
+        if actions is None:
+            targets = mid + amp * np.sin(np.pi * (i + 1) * dt + phase)
+        else:
+            targets = actions[i]
         p.setJointMotorControlArray(
             body,
             joints,
