@@ -6,6 +6,7 @@ import pytest
 
 from simengine import engine as engine_module
 from simengine import profiles
+from simengine.api import list_scenarios, run_spec
 from simengine.engine import Engine
 from simengine.errors import Diverged, InvalidAsset
 from simengine.state import data_path
@@ -107,3 +108,23 @@ def test_a_prepared_client_is_taken_once_and_gives_the_same_run() -> None:
         prepared.load_robot(data_path("r2d2.urdf"))
         prepared.step()
         assert prepared.read_state().flat.tobytes() == expected
+
+
+@pytest.mark.parametrize("scenario", [s["name"] for s in list_scenarios()])
+def test_runs_load_no_visuals_and_move_exactly_as_with_them(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Engine.load_flags & p.URDF_IGNORE_VISUAL_SHAPES
+    specs = [
+        {"scenario": scenario, "profile": "default", "steps": 60, "seed": 5},
+        {
+            "scenario": scenario,
+            "profile": "pseudo_reality_A",
+            "steps": 60,
+            "seed": 7,
+            "dr_episode": 1,
+        },
+    ]
+    without = [run_spec(spec)["trajectory_sha256"] for spec in specs]
+    monkeypatch.setattr(Engine, "load_flags", 0)
+    assert [run_spec(spec)["trajectory_sha256"] for spec in specs] == without
