@@ -136,7 +136,7 @@ def fsync_tree(folders: list[Path]) -> None:
     devices = {os.stat(folder).st_dev: folder for folder in folders}
     if all(_syncfs(folder) for folder in devices.values()):
         return
-    _fsync_each(folders)
+    fsync_contents(folders)
 
 
 def _syncfs(folder: Path) -> bool:
@@ -166,8 +166,9 @@ def _syncfs_call() -> Callable[[int], int] | None:
         return None
 
 
-def _fsync_each(folders: list[Path]) -> None:
-    """fsync every file of `folders` and the folders, side by side."""
+def fsync_contents(folders: list[Path]) -> None:
+    """fsync every file of `folders` and the folders, side by side (for a few folders:
+    cheaper than a whole filesystem's `syncfs`)."""
     fds: list[int] = []
     try:
         for folder in folders:

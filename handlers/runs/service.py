@@ -173,20 +173,15 @@ class RunService:
     async def _run_here(
         self, run: dict[str, Any], files: dict[str, bytes], prepared: PreparedRun
     ) -> dict[str, Any]:
-        """Record `run` RUNNING, execute it in a child, store its outcome (embedded mode).
-
-        The folder is written before the child starts (tried the other way round, with
-        the fsyncs overlapping the child: no gain measurable on this machine). Writes run
-        on a thread, so their fsyncs do not stop the event loop (other requests, the
-        other children of a batch). A batch child's RUNNING record is not fsynced
-        (RunFolders.create): its final state is."""
+        """Record `run` RUNNING (no fsync: quick), execute it in a child, store its outcome.
+        A run answers once durable: `_finish` (on a thread) makes its whole folder so; a
+        power cut before leaves it absent. Batch children: their batch commits them."""
         run_id = run["id"]
         cancel = self._cancels.setdefault(run_id, threading.Event())
         owned = self._recovery.owned(files)
-        durable = run.get("batch_id") is None
         progress = runrecord.ProgressWriter(self._store, run, interval_s=PROGRESS_INTERVAL_S)
         try:
-            await self._write(self._store.create, run, owned, durable=durable)
+            self._store.create(run, owned, durable=False)
             result = await self._executor.execute_async(
                 {**prepared.spec, "run_id": run_id},
                 max_duration_s=prepared.max_duration_s,
@@ -195,9 +190,14 @@ class RunService:
             )
         finally:
             self._cancels.pop(run_id, None)
-        return await self._write(
-            runrecord.finish, self._store, progress.run, result, durable=durable
-        )
+        durable = run.get("batch_id") is None
+        return await self._write(self._finish, progress.run, result, durable=durable)
+
+    def _finish(self, run: dict[str, Any], result: Any, *, durable: bool) -> dict[str, Any]:
+        finished = runrecord.finish(self._store, run, result, durable=durable)
+        if durable:  # and the files its RUNNING record left
+            self._store.settle(run["id"])
+        return finished
 
     @staticmethod
     async def _write(write: Callable[..., T], *args: Any, durable: bool) -> T:

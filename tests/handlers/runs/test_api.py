@@ -319,3 +319,29 @@ def test_a_run_the_store_refuses_stops_its_child_and_leaves_nothing(
         assert set(_simulation_children(server)) - others == set()
         monkeypatch.undo()
         assert refusing.get("/v1/runs").json()["items"] == []
+
+
+def test_a_run_answers_once_its_whole_folder_is_durable(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The RUNNING record is written without fsync; the final write makes every file of the
+    # folder, the folder and its entry in the runs folder durable before the answer.
+    import os
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    made = client.post("/v1/runs", json={"scenario": "drop_test", "options": {"steps": 20}})
+    assert made.status_code == 201
+    monkeypatch.setattr(os, "fsync", real)
+    run_id = made.json()["id"]
+    runs_dir = client.app.state.settings.runs_dir  # type: ignore[attr-defined]
+    folder = Path(runs_dir) / run_id
+    expected = {str(folder / name) for name in os.listdir(folder)} | {str(folder), str(runs_dir)}
+    assert expected <= set(synced)
+    assert synced[-1] == str(runs_dir)  # last: the folder's entry in the runs folder
