@@ -146,6 +146,7 @@ def batch_rounds(
             actions = replayed_actions(conn, [c["run_id"] for c in report["children"]])
         settle_descendants()
         raw.append(raw_serial(episodes, actions))
+        conn.close()  # the server drops keep-alive connections idle for 5 s: the next opens anew
     return service, raw
 
 
