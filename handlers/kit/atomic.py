@@ -136,7 +136,7 @@ def fsync_tree(folders: list[Path]) -> None:
     devices = {os.stat(folder).st_dev: folder for folder in folders}
     if all(_syncfs(folder) for folder in devices.values()):
         return
-    fsync_contents(folders)
+    _fsync_contents(folders)
 
 
 def _syncfs(folder: Path) -> bool:
@@ -166,17 +166,23 @@ def _syncfs_call() -> Callable[[int], int] | None:
         return None
 
 
-def fsync_contents(folders: list[Path]) -> None:
-    """fsync every file of `folders` and the folders, side by side (for a few folders:
-    cheaper than a whole filesystem's `syncfs`)."""
+def _fsync_contents(folders: list[Path]) -> None:
+    """fsync every file of `folders` and the folders, side by side."""
+    paths: list[Path] = []
+    for folder in folders:
+        with os.scandir(folder) as entries:
+            paths += [Path(e.path) for e in entries if e.is_file(follow_symlinks=False)]
+        paths.append(folder)
+    fsync_paths(paths)
+
+
+def fsync_paths(paths: list[Path]) -> None:
+    """fsync these files or folders, side by side. Only these: unlike `syncfs`, nothing
+    else dirty on the filesystem is waited for (a single run must not wait for a batch)."""
     fds: list[int] = []
     try:
-        for folder in folders:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_file(follow_symlinks=False):
-                        fds.append(os.open(entry.path, os.O_RDONLY))
-            fds.append(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))
+        for path in paths:
+            fds.append(os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)))
         syncs = [_fsync_pool().submit(os.fsync, fd) for fd in fds]
         wait(syncs)
         for sync in syncs:

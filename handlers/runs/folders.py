@@ -24,6 +24,7 @@ from handlers.kit.atomic import (
     TMP_PREFIX,
     FileSignature,
     fsync_dir,
+    fsync_paths,
     temp_name,
     write_atomic,
     write_atomic_many_then,
@@ -104,6 +105,14 @@ class RunFolders:
             fsync_dir(self.runs_dir)
         self._announce_change(run_id)
         return signature
+
+    def settle(self, run_id: str, names: Iterable[str]) -> None:
+        """fsync the files `names` of a run created with `durable=False` that its final,
+        durable write did not replace (its owner file, a webhook), then the run's entry in
+        the runs folder: the run is durable whole."""
+        folder = self.folder(run_id)
+        fsync_paths([folder / _artifact_name(name) for name in names])
+        fsync_dir(self.runs_dir)
 
     def write_run(self, run_id: str, data: bytes) -> FileSignature:
         """Atomically replace run.json of an existing run."""

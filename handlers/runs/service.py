@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import structlog
 
@@ -22,6 +22,7 @@ from generated.models import RunStatus
 from handlers.errors import ConflictError, NotFoundError, ServiceUnavailable
 from handlers.idempotency.keys import IdempotencyStore
 from handlers.isolation.executor import Executor
+from handlers.isolation.outcome import ExecutionResult
 from handlers.kit import caller
 from handlers.queue.client import RunQueue
 from handlers.runs import record as runrecord
@@ -51,7 +52,6 @@ CANCEL_WAIT_S = 2.5
 _CANCEL_POLL_S = 0.05
 PROGRESS_INTERVAL_S = 0.5
 _log = structlog.get_logger("qers.runs")
-T = TypeVar("T")
 
 
 class RunService:
@@ -190,21 +190,20 @@ class RunService:
             )
         finally:
             self._cancels.pop(run_id, None)
-        durable = run.get("batch_id") is None
-        return await self._write(self._finish, progress.run, result, durable=durable)
+        if run.get("batch_id") is not None:  # no fsync: quick, here
+            return self._finish(progress.run, result, [], durable=False)
+        # fsyncs on a thread: they would stop the loop (other requests, a batch's children)
+        return await asyncio.to_thread(
+            self._finish, progress.run, result, list(owned), durable=True
+        )
 
-    def _finish(self, run: dict[str, Any], result: Any, *, durable: bool) -> dict[str, Any]:
+    def _finish(
+        self, run: dict[str, Any], result: ExecutionResult, created: list[str], *, durable: bool
+    ) -> dict[str, Any]:
         finished = runrecord.finish(self._store, run, result, durable=durable)
-        if durable:  # and the files its RUNNING record left
-            self._store.settle(run["id"])
+        if durable:  # and the files it was created with
+            self._store.settle(run["id"], created)
         return finished
-
-    @staticmethod
-    async def _write(write: Callable[..., T], *args: Any, durable: bool) -> T:
-        """A durable write on a thread (fsyncs would stop the loop); a quick one here."""
-        if durable:
-            return await asyncio.to_thread(write, *args, durable=durable)
-        return write(*args, durable=durable)
 
     @property
     def _secret_box(self) -> SecretBox:

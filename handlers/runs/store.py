@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from handlers.errors import FieldError, InternalError, NotFoundError, ValidationFailed
-from handlers.kit.atomic import FileSignature, fsync_contents, fsync_dir, fsync_tree
+from handlers.kit.atomic import FileSignature, fsync_dir, fsync_tree
 from handlers.runs.cursor import RunFilters, decode_cursor, encode_cursor
 from handlers.runs.folders import RUN_FILE, RunFolders, encode_run
 from handlers.runs.index import IndexEntry, RunDocument, RunDocumentError, RunIndex
@@ -133,11 +133,10 @@ class RunStore:
             lambda data: self.folders.put_files_then_run(run_id, files, data, durable=durable),
         )
 
-    def settle(self, run_id: str) -> None:
-        """fsync the files of a run created with `durable=False` and its entry in the runs
-        folder (after its final, durable write: the run is then durable whole)."""
-        fsync_contents([self.folders.folder(run_id)])
-        fsync_dir(self.folders.runs_dir)
+    def settle(self, run_id: str, created: Iterable[str]) -> None:
+        """After the final, durable write of a run created with `durable=False` with the
+        files `created`: see RunFolders.settle."""
+        self.folders.settle(run_id, created)
 
     def make_durable(self, run_ids: Iterable[str]) -> None:
         """fsync everything of these runs (written with `durable=False`) and the runs folder:

@@ -325,14 +325,17 @@ def test_a_run_answers_once_its_whole_folder_is_durable(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The RUNNING record is written without fsync; the final write makes every file of the
-    # folder, the folder and its entry in the runs folder durable before the answer.
+    # folder (fsynced under its temporary name, then renamed: `.tmp-<name>-<hex>`), the
+    # folder and its entry in the runs folder durable before the answer.
     import os
+    import re
 
     synced: list[str] = []
     real = os.fsync
 
     def recording(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        synced.append(re.sub(r"/\.tmp-(.+)-[0-9a-f]{12}$", r"/\1", path))
         real(fd)
 
     monkeypatch.setattr(os, "fsync", recording)
