@@ -7,6 +7,7 @@ checks for divergence. It knows nothing about tasks.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from types import TracebackType
 
 import numpy as np
@@ -76,6 +77,10 @@ def _empty(client: int) -> None:
     bodies = [p.getBodyUniqueId(i, physicsClientId=client) for i in range(count)]
     for body in bodies:
         p.removeBody(body, physicsClientId=client)
+
+
+def _no_targets(targets: FloatArray) -> None:
+    """The motor command of a robot without movable joints."""
 
 
 def _release(client: int) -> None:
@@ -221,23 +226,42 @@ class Engine:
         velocity_gain: float | None = None,
     ) -> None:
         """Command position targets to every movable joint, limited to `forces`."""
+        command = self.position_motors(
+            forces=forces, position_gain=position_gain, velocity_gain=velocity_gain
+        )
+        command(targets)
+
+    def position_motors(
+        self,
+        *,
+        forces: FloatArray,
+        position_gain: float | None = None,
+        velocity_gain: float | None = None,
+    ) -> Callable[[FloatArray], None]:
+        """A command sending position targets to every movable joint, limited to `forces`.
+
+        Everything but the targets is fixed for the episode and converted here once: the
+        episode loop calls the command on every step.
+        """
         robot = self._require_robot()
         if robot.dof == 0:
-            return
-        kwargs: dict[str, list[float]] = {}
+            return _no_targets
+        fixed: dict[str, object] = {"forces": forces.tolist(), "physicsClientId": self._client}
         if position_gain is not None:
-            kwargs["positionGains"] = [position_gain] * robot.dof
+            fixed["positionGains"] = [position_gain] * robot.dof
         if velocity_gain is not None:
-            kwargs["velocityGains"] = [velocity_gain] * robot.dof
-        p.setJointMotorControlArray(
+            fixed["velocityGains"] = [velocity_gain] * robot.dof
+        send, body, joints, mode = (
+            p.setJointMotorControlArray,
             robot.body,
             robot.joint_indices,
             p.POSITION_CONTROL,
-            targetPositions=targets.tolist(),
-            forces=forces.tolist(),
-            physicsClientId=self._client,
-            **kwargs,
         )
+
+        def command(targets: FloatArray) -> None:
+            send(body, joints, mode, targetPositions=targets.tolist(), **fixed)
+
+        return command
 
     def apply_base_force(self, body: int, force: tuple[float, float, float]) -> None:
         """Push `body` at its centre of mass with a world-frame force for the next step."""
@@ -268,17 +292,10 @@ class Engine:
         else:
             values = pos + orn + lin + ang
         # One allocation per step; the fields are views into it.
-        flat = np.array(values, dtype=np.float64)
         return State(
-            base_position=flat[0:3],
-            base_orientation=flat[3:7],
-            base_linear_velocity=flat[7:10],
-            base_angular_velocity=flat[10:13],
-            joint_position=flat[13 : 13 + n],
-            joint_velocity=flat[13 + n : 13 + 2 * n],
-            joint_torque=flat[13 + 2 * n : 13 + 3 * n],
-            flat=flat,
-            base_rpy=p.getEulerFromQuaternion(orn, physicsClientId=c),
+            np.array(values, dtype=np.float64),
+            n,
+            p.getEulerFromQuaternion(orn, physicsClientId=c),
         )
 
     def contact_count(self, body: int | None = None) -> int:
@@ -298,7 +315,9 @@ class Engine:
         Raises:
             Diverged: with the offending quantity and the step.
         """
-        limits = self._limits(state.joint_position.size)
+        limits = self._limit_cache.get(state.dof)
+        if limits is None:
+            limits = self._limits(state.dof)
         # NaN fails every comparison, so one vector test covers NaN, inf and runaway values.
         if bool((np.abs(state.flat) <= limits).all()):
             return

@@ -47,11 +47,12 @@ def replay(run: dict[str, Any], actions: FloatArray) -> tuple[FloatArray, FloatA
         robot = task.load(engine)
         state = engine.read_state()
         latency, forces = actuation(profile, task, engine, robot)
+        apply = task.actuator(engine, forces=forces)
         try:
             for i, command in enumerate(actions[: validated.steps]):
                 obs = true_observation(state)
                 task.before_step(engine, step=i, observation=obs)  # exogenous inputs only
-                task.apply(engine, latency(np.asarray(command, dtype=np.float64)), forces=forces)
+                apply(latency(np.asarray(command, dtype=np.float64)))
                 engine.step()
                 after = engine.read_state()
                 engine.check_divergence(after)

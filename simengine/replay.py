@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -28,31 +29,76 @@ COLUMNS = (
 )
 
 
+# Steps gathered in float64 before they are cast and stored together (see `Recorder`).
+BLOCK = 256
+
+
 class Recorder:
     """Preallocated float32 arrays for `steps` steps of a robot with `dof` joints.
 
-    The state is stored as one flat row per step (three copies per step instead of ten)
-    and split into the `COLUMNS` arrays when read.
+    The state is stored as one flat row per step, split into the `COLUMNS` arrays when
+    read. Rows are gathered in float64 blocks of `BLOCK` steps and stored (cast to
+    float32) a block at a time. With `observe`, the observations are not recorded step by
+    step: `observe(states, rpy)` computes a block's at once from the float64 states before
+    each of its steps (`State.flat` rows, the first one `start`'s) and their `base_rpy`.
+    The values are the same as recording each step's; the loop just does not compute them.
     """
 
-    def __init__(self, *, steps: int, dof: int, obs_dim: int, dt: float) -> None:
+    def __init__(
+        self,
+        *,
+        steps: int,
+        dof: int,
+        obs_dim: int,
+        dt: float,
+        start: State,
+        observe: Callable[[FloatArray, FloatArray], FloatArray] | None = None,
+    ) -> None:
         self._dof = dof
         self._state = np.zeros((steps, 13 + 3 * dof), dtype=np.float32)
         self._action = np.zeros((steps, dof), dtype=np.float32)
         self._observation = np.zeros((steps, obs_dim), dtype=np.float32)
         self._dt = dt
+        self._observe = observe
+        # Row 0 holds the state before the block's first step; row k the state after it.
+        self._block = np.empty((BLOCK + 1, 13 + 3 * dof))
+        self._rpy = np.empty((BLOCK + 1, 3))
+        self._block[0] = start.flat
+        self._rpy[0] = start.base_rpy
+        self._begin = 0  # the step of the block's first row
         self.count = 0
 
-    def record(self, *, state: State, action: FloatArray, observation: FloatArray) -> None:
-        """Store one step (the state after it, the action applied, the observation before)."""
+    def record(self, state: State, action: FloatArray, observation: FloatArray | None) -> None:
+        """Store one step: the state after it, the action applied and the observation
+        before it (None when the recorder was given `observe`)."""
         i = self.count
-        self._state[i] = state.flat
+        row = i - self._begin + 1
+        self._block[row] = state.flat
+        if observation is None:
+            self._rpy[row] = state.base_rpy
+        else:
+            self._observation[i] = observation
         self._action[i] = action
-        self._observation[i] = observation
         self.count = i + 1
+        if row == BLOCK:
+            self._store()
+
+    def _store(self) -> None:
+        """Cast and store the block's rows (and compute their observations)."""
+        begin, end = self._begin, self.count
+        n = end - begin
+        if n == 0:
+            return
+        self._state[begin:end] = self._block[1 : n + 1]
+        if self._observe is not None:
+            self._observation[begin:end] = self._observe(self._block[:n], self._rpy[:n])
+        self._block[0] = self._block[n]
+        self._rpy[0] = self._rpy[n]
+        self._begin = end
 
     def arrays(self) -> dict[str, Float32Array]:
         """The recorded steps, one contiguous array per name in `COLUMNS` order."""
+        self._store()
         n, d = self.count, self._dof
         state = self._state[:n]
         t = ((np.arange(n, dtype=np.float64) + 1) * self._dt).astype(np.float32)

@@ -21,6 +21,7 @@ from simengine.wrappers import (
     motor_forces,
     observation_names,
     true_observation,
+    true_observations,
 )
 
 TASK_STREAM = 0x7A5C
@@ -82,7 +83,12 @@ def run(
         latency, forces = actuation(profile, task, engine, robot)
         obs_names = observation_names(robot.dof)
         recorder = replay.Recorder(
-            steps=spec.steps, dof=robot.dof, obs_dim=len(obs_names), dt=spec.dt
+            steps=spec.steps,
+            dof=robot.dof,
+            obs_dim=len(obs_names),
+            dt=spec.dt,
+            start=start,
+            observe=None if task.reads_observation else _observer(noise, robot.dof),
         )
         step_times = np.zeros(spec.steps)
         state, diverged = _loop(
@@ -163,6 +169,15 @@ def _tick(steps: int) -> int:
     return max(1, steps // 100)
 
 
+def _observer(noise: SensorNoise, dof: int) -> Callable[[FloatArray, FloatArray], FloatArray]:
+    """Measured observations of many states at once (for a task that does not read them)."""
+
+    def observe(states: FloatArray, rpy: FloatArray) -> FloatArray:
+        return noise.measure(true_observations(states, rpy, dof))
+
+    return observe
+
+
 def _loop(
     steps: int,
     *,
@@ -182,29 +197,32 @@ def _loop(
     Returns the last sound state (the one before a divergence) and the divergence.
 
     The per-step cost is what `make bench` compares with a raw pybullet loop, so the
-    bound methods are looked up once here rather than on every step.
+    bound methods are looked up once here rather than on every step, and the observation
+    is computed here only for a task that reads it (the recorder computes the others').
     """
     tick = _tick(steps)
     clock = time.perf_counter
     step, read_state = engine.step, engine.read_state
     check_divergence = engine.check_divergence
-    before_step, apply, after_step = task.before_step, task.apply, task.after_step
+    before_step, after_step = task.before_step, task.after_step
+    apply = task.actuator(engine, forces=forces)
     measure, record = noise.measure, recorder.record
+    reads_observation = task.reads_observation
     try:
         for i in range(steps):
             if should_stop is not None and should_stop():
                 break
             t0 = clock()
-            obs = measure(true_observation(state))
+            obs = measure(true_observation(state)) if reads_observation else None
             action = latency(before_step(engine, step=i, observation=obs))
-            apply(engine, action, forces=forces)
+            apply(action)
             step()
             after = read_state()
             check_divergence(after)
             state = after
             after_step(engine, step=i, state=state)
             step_times[i] = clock() - t0
-            record(state=state, action=action, observation=obs)
+            record(state, action, obs)
             if progress is not None and (i + 1) % tick == 0:
                 progress(i + 1, steps)
     except Diverged as exc:

@@ -30,19 +30,48 @@ class Robot:
         return len(self.joint_indices)
 
 
-@dataclass(slots=True)  # not frozen: built on every step, and frozen init costs ~1 us
 class State:
-    """True state of the robot after a step (float64, SI units); treat it as read-only."""
+    """True state of the robot after a step (float64, SI units); treat it as read-only.
 
-    base_position: FloatArray
-    base_orientation: FloatArray
-    base_linear_velocity: FloatArray
-    base_angular_velocity: FloatArray
-    joint_position: FloatArray
-    joint_velocity: FloatArray
-    joint_torque: FloatArray
-    flat: FloatArray  # every field above, in order; the fields are views into it
-    base_rpy: tuple[float, float, float]  # roll, pitch, yaw of base_orientation
+    Built on every step, so only `flat` (one array), the joint count and the Euler angles
+    are stored; each field is a view into `flat`, sliced when read (most steps read only
+    a few of them).
+    """
+
+    __slots__ = ("base_rpy", "dof", "flat")
+
+    def __init__(self, flat: FloatArray, dof: int, base_rpy: tuple[float, float, float]) -> None:
+        self.flat = flat  # base pose, base velocities, joint positions, velocities, torques
+        self.dof = dof
+        self.base_rpy = base_rpy  # roll, pitch, yaw of base_orientation
+
+    @property
+    def base_position(self) -> FloatArray:
+        return self.flat[0:3]
+
+    @property
+    def base_orientation(self) -> FloatArray:
+        return self.flat[3:7]
+
+    @property
+    def base_linear_velocity(self) -> FloatArray:
+        return self.flat[7:10]
+
+    @property
+    def base_angular_velocity(self) -> FloatArray:
+        return self.flat[10:13]
+
+    @property
+    def joint_position(self) -> FloatArray:
+        return self.flat[13 : 13 + self.dof]
+
+    @property
+    def joint_velocity(self) -> FloatArray:
+        return self.flat[13 + self.dof : 13 + 2 * self.dof]
+
+    @property
+    def joint_torque(self) -> FloatArray:
+        return self.flat[13 + 2 * self.dof : 13 + 3 * self.dof]
 
 
 def data_path(name: str) -> str:

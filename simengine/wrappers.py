@@ -38,10 +38,16 @@ def observation_names(dof: int) -> list[str]:
 
 def true_observation(state: State) -> FloatArray:
     """Noise-free observation vector of `state`, in `CHANNELS` order."""
-    n = state.joint_position.size
+    n = state.dof
     flat = state.flat
     # Joint positions and velocities, then base velocities, are contiguous in `flat`.
     return np.concatenate((flat[13 : 13 + 2 * n], state.base_rpy, flat[7:13]))
+
+
+def true_observations(flat: FloatArray, rpy: FloatArray, dof: int) -> FloatArray:
+    """`true_observation` of many states at once: one row per row of `flat` (`State.flat`
+    rows) and `rpy` (their `base_rpy`); the same values, copied, not computed."""
+    return np.concatenate((flat[:, 13 : 13 + 2 * dof], rpy, flat[:, 7:13]), axis=1)
 
 
 class SensorNoise:
@@ -67,7 +73,9 @@ class SensorNoise:
     def measure(self, true_obs: FloatArray) -> FloatArray:
         """The measured observation; `true_obs` itself when the profile has no noise.
 
-        `true_obs` is never modified (`true_observation` builds a new one every step).
+        `true_obs` may be one observation or many, one per row: the generator fills its
+        draws in order, so rows measured together equal the same rows measured one at a
+        time. `true_obs` is never modified.
         """
         if self._silent:
             return true_obs

@@ -25,6 +25,7 @@ class ArmReach(Task):
     robot = "kuka_iiwa (pybullet_data/kuka_iiwa/model.urdf)"
     dof = 7
     default_steps = 960
+    reads_observation = False  # open loop: a scripted reference
     success_criterion = "Mean joint error at the end of each target's window below 0.05 rad."
     params = (
         Param(
@@ -90,7 +91,9 @@ class ArmReach(Task):
         target: FloatArray = self._targets[index]
         return target
 
-    def before_step(self, engine: Engine, *, step: int, observation: FloatArray) -> FloatArray:
+    def before_step(
+        self, engine: Engine, *, step: int, observation: FloatArray | None
+    ) -> FloatArray:
         # A rate-limited reference: the arm is asked to move at a realistic joint speed.
         delta = np.clip(self._target(step) - self._command, -self._max_delta, self._max_delta)
         self._command = self._command + delta

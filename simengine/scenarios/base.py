@@ -58,8 +58,9 @@ class Metric:
 class Task:
     """One scenario: robot, environment, controller and success criterion.
 
-    The runner calls `load`, then per step `before_step` → (latency) → `apply` → physics
-    step → `after_step`, and finally `task_metrics`. Randomness comes only from `rng`.
+    The runner calls `load` and `actuator`, then per step `before_step` → (latency) → the
+    actuator's command → physics step → `after_step`, and finally `task_metrics`.
+    Randomness comes only from `rng`.
     """
 
     name: ClassVar[str]
@@ -73,6 +74,10 @@ class Task:
     params: ClassVar[tuple[Param, ...]] = ()
     metrics: ClassVar[tuple[Metric, ...]] = ()
     default_motor_force: ClassVar[float] = 100.0
+    # False for a controller that never looks at `observation` (open loop, or reading
+    # the true state): it is then passed None, and the runner computes the observations
+    # it records after the steps, in blocks (the same values, at a fraction of the cost).
+    reads_observation: ClassVar[bool] = True
     position_gain: ClassVar[float | None] = None
     velocity_gain: ClassVar[float | None] = None
 
@@ -97,17 +102,18 @@ class Task:
         """Action applied before the first one issued (default: hold the current pose)."""
         return engine.read_state().joint_position.copy()
 
-    def before_step(self, engine: Engine, *, step: int, observation: FloatArray) -> FloatArray:
-        """Choose the action for `step` from the measured observation."""
+    def before_step(
+        self, engine: Engine, *, step: int, observation: FloatArray | None
+    ) -> FloatArray:
+        """Choose the action for `step` from the measured observation (None unless the
+        task `reads_observation`)."""
         raise NotImplementedError
 
-    def apply(self, engine: Engine, action: FloatArray, *, forces: FloatArray) -> None:
-        """Send the (delayed) action to the motors: position targets by default."""
-        engine.set_joint_targets(
-            action,
-            forces=forces,
-            position_gain=self.position_gain,
-            velocity_gain=self.velocity_gain,
+    def actuator(self, engine: Engine, *, forces: FloatArray) -> Callable[[FloatArray], None]:
+        """The command sending each (delayed) action to the motors, called once per step:
+        position targets by default."""
+        return engine.position_motors(
+            forces=forces, position_gain=self.position_gain, velocity_gain=self.velocity_gain
         )
 
     def after_step(self, engine: Engine, *, step: int, state: State) -> None:

@@ -27,6 +27,7 @@ class DropTest(Task):
     robot = "r2d2 (pybullet_data/r2d2.urdf)"
     dof = 8
     default_steps = 480
+    reads_observation = False  # open loop: holds the joints still
     success_criterion = (
         "The body comes to rest (speed < 0.05 m/s until the end) and stays upright "
         "(up axis z > 0.8)."
@@ -69,7 +70,9 @@ class DropTest(Task):
         self._dt = engine.timestep
         return robot
 
-    def before_step(self, engine: Engine, *, step: int, observation: FloatArray) -> FloatArray:
+    def before_step(
+        self, engine: Engine, *, step: int, observation: FloatArray | None
+    ) -> FloatArray:
         return self._hold
 
     def after_step(self, engine: Engine, *, step: int, state: State) -> None:

@@ -27,6 +27,7 @@ class PushSlide(Task):
     robot = "box (pybullet_data/cube_small.urdf)"
     dof = 0
     default_steps = 480
+    reads_observation = False  # open loop: a scripted push
     success_criterion = "The box stops within 25% of `target_distance_m` from its start."
     params = (
         Param("push_force_n", "Horizontal push force.", "N", 1.5, 0.0, 50.0),
@@ -63,7 +64,9 @@ class PushSlide(Task):
     def initial_action(self, engine: Engine) -> FloatArray:
         return np.zeros(0)
 
-    def before_step(self, engine: Engine, *, step: int, observation: FloatArray) -> FloatArray:
+    def before_step(
+        self, engine: Engine, *, step: int, observation: FloatArray | None
+    ) -> FloatArray:
         if step < self._push_steps:
             assert engine.robot is not None
             engine.apply_base_force(engine.robot.body, self._force)

@@ -30,6 +30,7 @@ class QuadrupedStand(Task):
     robot = "a1 (pybullet_data/a1/a1.urdf)"
     dof = 12
     default_steps = 720
+    reads_observation = False  # open loop: a fixed stand pose
     success_criterion = "No fall during the run."
     position_gain = 0.3
     velocity_gain = 1.0
@@ -80,7 +81,9 @@ class QuadrupedStand(Task):
         self._count = 0
         return robot
 
-    def before_step(self, engine: Engine, *, step: int, observation: FloatArray) -> FloatArray:
+    def before_step(
+        self, engine: Engine, *, step: int, observation: FloatArray | None
+    ) -> FloatArray:
         return self._target
 
     def after_step(self, engine: Engine, *, step: int, state: State) -> None:

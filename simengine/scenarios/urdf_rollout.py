@@ -13,6 +13,8 @@ from simengine.types import FloatArray
 if TYPE_CHECKING:
     from simengine.engine import Engine
 
+SWEEP_ROWS = 256  # steps of the sweep computed together
+
 
 @register("urdf_rollout")
 class UrdfRollout(Task):
@@ -26,6 +28,7 @@ class UrdfRollout(Task):
     dof = None
     accepts_urdf = True
     default_steps = 240
+    reads_observation = False  # open loop: a scripted reference
     success_criterion = "Joint tracking RMSE below `tolerance_rad` and the base stays upright."
     params = (
         Param(
@@ -73,6 +76,8 @@ class UrdfRollout(Task):
         self._phase = self.rng.uniform(0.0, 2 * np.pi, robot.dof)
         self._omega = 2 * np.pi * self.p["frequency_hz"]
         self._dt = engine.timestep
+        self._sweep = np.empty((0, robot.dof))
+        self._sweep_begin = 0  # the step of `_sweep`'s first row
         self._sq_err = 0.0
         self._count = 0
         self._abs_tau = np.zeros(robot.dof)  # per joint, the largest |torque| so far
@@ -81,14 +86,27 @@ class UrdfRollout(Task):
         self._max_delta = self.p["max_joint_speed"] * engine.timestep
         return robot
 
-    def before_step(self, engine: Engine, *, step: int, observation: FloatArray) -> FloatArray:
-        t = (step + 1) * self._dt
-        sweep = self._mid + self._amp * np.sin(self._omega * t + self._phase)
+    def before_step(
+        self, engine: Engine, *, step: int, observation: FloatArray | None
+    ) -> FloatArray:
+        row = step - self._sweep_begin
+        if not 0 <= row < len(self._sweep):
+            self._sweep, self._sweep_begin, row = self._sweep_rows(step), step, 0
+        sweep = self._sweep[row]
         # Rate-limited so that the first steps do not command a jump to the sweep
         # (np.minimum/np.maximum: the same values as np.clip, without its Python wrapper).
         delta = np.minimum(np.maximum(sweep - self._last, -self._max_delta), self._max_delta)
         self._last = self._last + delta
         return self._last
+
+    def _sweep_rows(self, first: int) -> FloatArray:
+        """The sweep of up to `SWEEP_ROWS` steps from `first` at once: element by element
+        the same arithmetic as one step at a time, in a few array operations instead of
+        four a step."""
+        count = max(1, min(SWEEP_ROWS, self.steps - first))
+        t = (np.arange(first, first + count) + 1) * self._dt
+        rows: FloatArray = self._mid + self._amp * np.sin(self._omega * t[:, None] + self._phase)
+        return rows
 
     def after_step(self, engine: Engine, *, step: int, state: State) -> None:
         err = state.joint_position - self._last

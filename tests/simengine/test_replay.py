@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from simengine import api, replay
+from simengine.scenarios import SUITE
 from tests.simengine.schemas import errors
 
 # Written by the LZMA-only writer (every member method 14) that recorded replays up to
@@ -76,3 +77,35 @@ def test_replays_written_with_lzma_members_still_read() -> None:
     assert replay.trajectory_sha256(arrays) == LZMA_REPLAY_SHA256
     assert arrays["joint_position"].shape == (3, 12)
     assert arrays["observation"].shape == (3, 12 * 2 + 9)
+
+
+@pytest.mark.parametrize("scenario", ["urdf_rollout", "quadruped_stand", "push_slide"])
+def test_observations_computed_in_blocks_equal_those_measured_each_step(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A task that does not read its observation gets them computed by the recorder, a
+    # block at a time; one that reads it measures every step. Same values, same replay
+    # bytes: a noisy profile (so the generator's draws are split across blocks), more
+    # steps than a block, and a run stopped in the middle of a block.
+    spec = {"scenario": scenario, "profile": "pseudo_reality_A", "seed": 5, "dr_episode": 1}
+    steps = 2 * replay.BLOCK + 37
+    stopped_at = replay.BLOCK + 11
+
+    def runs() -> list[dict[str, object]]:
+        calls = iter(range(10**6))
+        return [
+            api.run_spec({**spec, "steps": steps}),
+            api.run_spec({**spec, "steps": steps}, should_stop=lambda: next(calls) >= stopped_at),
+        ]
+
+    assert SUITE[scenario].reads_observation is False
+    deferred = runs()
+    monkeypatch.setattr(SUITE[scenario], "reads_observation", True)
+    each_step = runs()
+    for a, b in zip(deferred, each_step, strict=True):
+        assert a["replay_npz"] == b["replay_npz"]
+        assert a["trajectory_sha256"] == b["trajectory_sha256"]
+    assert deferred[1]["metrics"]["steps"] == stopped_at  # type: ignore[index]
+    observation = replay.from_npz(deferred[0]["replay_npz"])["observation"]  # type: ignore[arg-type]
+    assert np.all(np.isfinite(observation))
+    assert np.any(observation[1:] != observation[:-1])

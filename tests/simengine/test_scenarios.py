@@ -5,10 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from simengine import api
+from simengine.engine import Engine
 from simengine.errors import Diverged, InvalidConfig, UnknownProfile, UnknownScenario
+from simengine.profiles import get_profile
+from simengine.scenarios import SUITE
+from simengine.scenarios.urdf_rollout import SWEEP_ROWS
 from simengine.state import data_path
 from tests.simengine.schemas import errors
 
@@ -185,3 +190,24 @@ def test_every_scenario_runs_under_every_profile(name: str, profile: str) -> Non
     result = api.run_spec(_spec(name, profile=profile, steps=30, record_replay=False))
     assert result["metrics"]["steps"] == 30
     assert result["applied_profile"]["name"] == profile
+
+
+def test_urdf_rollout_sweep_rows_equal_the_sweep_of_each_step() -> None:
+    # The sweep is computed SWEEP_ROWS steps at a time; its commands must be the very
+    # values of the per-step formula (rate-limited), bit for bit, across row blocks.
+    steps = 2 * SWEEP_ROWS + 5
+    profile = {**get_profile("default"), "timestep_s": 1 / 240}
+    task = SUITE["urdf_rollout"](
+        params={"frequency_hz": 2.0}, rng=np.random.default_rng(3), steps=steps, urdf_path=None
+    )
+    with Engine(profile=profile) as engine:
+        robot = task.load(engine)
+        mid, amp = (robot.lower + robot.upper) / 2, (robot.upper - robot.lower) / 2 * 0.5
+        phase = np.random.default_rng(3).uniform(0.0, 2 * np.pi, robot.dof)
+        last = engine.read_state().joint_position.copy()
+        limit = 3.0 * engine.timestep
+        for step in range(steps):
+            sweep = mid + amp * np.sin(2 * np.pi * 2.0 * ((step + 1) * engine.timestep) + phase)
+            last = last + np.minimum(np.maximum(sweep - last, -limit), limit)
+            command = task.before_step(engine, step=step, observation=None)
+            assert command.tobytes() == last.tobytes(), step
