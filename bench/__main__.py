@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+from bench import SERVER_ENVIRON
 from bench.report import LINE
 from bench.servers import ROOT
 
@@ -37,7 +38,12 @@ def main() -> int:
         print(f"\n== {module}", flush=True)
         began = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", module], cwd=ROOT, capture_output=True, text=True, check=False
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=SERVER_ENVIRON,  # each bench sets numpy up itself (bench/__init__)
+            capture_output=True,
+            text=True,
+            check=False,
         )
         lines = [line for line in proc.stdout.splitlines() if "pybullet build time" not in line]
         print("\n".join(lines), flush=True)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import redis
 
+from bench import SERVER_ENVIRON
 from bench.report import result
 from bench.servers import ROOT, uvicorn_server
 
@@ -96,7 +97,7 @@ def queued_api(client: redis.Redis, *worker_args: str) -> Iterator[int]:
             subprocess.Popen(
                 [str(QERS), "worker", *worker_args],
                 cwd=ROOT,
-                env={**os.environ, **env},
+                env={**SERVER_ENVIRON, **env},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

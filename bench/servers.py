@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench import SERVER_ENVIRON
+
 ROOT = Path(__file__).resolve().parents[1]
 # The processes under this one are idle once their CPU time stood still this many polls in a row.
 SETTLE_POLL_S = 0.025
@@ -47,7 +49,7 @@ def uvicorn_server(
     proc = subprocess.Popen(
         args,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env={**SERVER_ENVIRON, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

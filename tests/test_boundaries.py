@@ -112,6 +112,7 @@ ENGINE_ALLOWED = frozenset(
     {
         "simengine.api",
         "simengine.assets",
+        "simengine.cpu",
         "simengine.design.linkage",
         "simengine.errors",
         "simengine.evaluation",

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 
 from handlers.isolation.child import PRELOAD_ENV
+from simengine.cpu import numpy_without_avx512
 
 _FDS = (1, 2)  # stdout, stderr
 
@@ -23,6 +24,7 @@ def preload() -> None:
     owner, _, names = os.environ.get(PRELOAD_ENV, "").partition(":")
     if owner != str(os.getppid()):
         return  # not the fork server that process started (e.g. the API itself)
+    numpy_without_avx512(os.environ)  # before the first preload, numpy, is imported
     with _quiet_fds():
         for name in filter(None, names.split(",")):
             try:

@@ -100,3 +100,18 @@ def pybullet_load(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> d
     body = pybullet.loadURDF(spec["urdf"], physicsClientId=client)
     pybullet.stepSimulation(physicsClientId=client)
     return {"metrics": {"body": body}}
+
+
+def numpy_dispatch(spec: Spec, *, progress: ProgressFn, should_stop: StopFn) -> dict[str, Any]:
+    """How the child's numpy was set up: the variable it read and its AVX-512 kernels."""
+    import numpy as np
+
+    features = np._core._multiarray_umath.__cpu_features__
+    return {
+        "metrics": {
+            "setting": os.environ.get("NPY_DISABLE_CPU_FEATURES"),
+            "avx512_in_use": [
+                name for name in ("X86_V4", "AVX512_ICL", "AVX512_SPR") if features.get(name)
+            ],
+        }
+    }

@@ -22,6 +22,7 @@ from handlers.isolation.executor import Executor, ExecutorConfig
 from handlers.isolation.failures import Progress, from_exit, scrub_paths
 from handlers.isolation.outcome import ExecutionResult
 from simengine import replay
+from simengine.cpu import NUMPY_AVX512_TARGETS
 
 ROOT = Path(__file__).resolve().parents[3]
 TARGETS = "tests.handlers.isolation.executor_targets"
@@ -48,6 +49,13 @@ def assert_failed(result: ExecutionResult, code: FailureCode) -> str:
     assert result.failure_reason
     assert scrub_paths(result.failure_reason) == result.failure_reason  # no absolute paths
     return result.failure_reason
+
+
+def test_children_run_numpy_without_its_avx512_kernels() -> None:
+    # simengine.cpu: the fork server sets the variable before it imports numpy.
+    result = run("numpy_dispatch")
+    assert result.output is not None, result
+    assert result.output["metrics"] == {"setting": NUMPY_AVX512_TARGETS, "avx512_in_use": []}
 
 
 def test_success_returns_output_replay_and_throttled_progress() -> None:
