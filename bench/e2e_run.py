@@ -55,9 +55,7 @@ def engine_in_process() -> float:
 def main() -> int:
     rawloop.steady_malloc()
     # The episode the service runs (the same spec, bit-identical), whose actions raw replays.
-    actions = rawloop.actions_of(
-        api.run_spec({"scenario": "urdf_rollout", "steps": STEPS})["replay_npz"]
-    )
+    actions = rawloop.applied_actions({"scenario": "urdf_rollout", "steps": STEPS})
     api_ms: list[float] = []
     raw_ms: list[float] = []
     engine_ms: list[float] = []

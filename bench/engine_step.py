@@ -78,8 +78,7 @@ def profile_ours(top: int = 12) -> str:
 
 def main() -> int:
     rawloop.steady_malloc()
-    replay = api.run_spec({**SPEC, "steps": STEPS})["replay_npz"]
-    actions = rawloop.actions_of(replay)  # the episode `ours` runs, bit for bit
+    actions = rawloop.applied_actions({**SPEC, "steps": STEPS})  # the episode `ours` runs
     variants: dict[str, Callable[[], tuple[float, float]]] = {
         "ours": ours,
         "ours, no replay": lambda: ours(record_replay=False),

@@ -7,9 +7,10 @@ process (`rawloop.steady_malloc` first) running the same episodes serially with 
 state reads, disconnect) after a first pass has warmed it. "The same episode": the same URDF,
 steps and dt, per child the same applied profile (the domain-randomised sample of (seed,
 profile, episode), set with the engine's own calls; motor forces scaled), and the very
-actions the service's run applied (read back from its stored replay), so both sides do the
-same physics. The raw loop has no actuator latency, sensor noise, seeded sweep, metrics,
-replay or storage: that is the service's work, measured here.
+actions the service's run applied (exactly: from an in-process run of its spec, checked
+against its stored replay), so both sides do the same physics. The raw loop has no
+actuator latency, sensor noise, seeded sweep, metrics, replay or storage: that is the
+service's work, measured here.
 
 Three figures, each the median of interleaved rounds (after every service call the bench
 waits until the server's processes are idle, so a spare's warm-up does not slow the raw side):
@@ -57,6 +58,13 @@ RUN_BODY = {
     "steps": SEED_BODY["steps"],
     "dt": SEED_BODY["dt"],
 }
+# The spec of those runs (and of the batch children, with their profile, seed, episode).
+RUN_SPEC = {
+    "scenario": "urdf_rollout",
+    "urdf_path": URDF,
+    "steps": SEED_BODY["steps"],
+    "dt": SEED_BODY["dt"],
+}
 Episodes = list[dict[str, Any]]
 
 
@@ -93,16 +101,29 @@ def raw_serial(episodes: Episodes, actions: list[Any]) -> float:
     return time.perf_counter() - started
 
 
-def replayed_actions(conn: http.client.HTTPConnection, run_ids: list[str]) -> list[Any]:
-    """The actions each run applied, from its stored replay archive."""
+def child_runs(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run spec of every child of a batch body, by profile then episode (the order of
+    `batch_episodes` and of the batch's children)."""
+    return [
+        {**RUN_SPEC, "profile": name, "seed": body["seed"], "dr_episode": episode}
+        for name in body["profiles"]
+        for episode in range(int(body.get("dr_episodes_per_profile", 1)))
+    ]
+
+
+def exact_actions(
+    conn: http.client.HTTPConnection, run_ids: list[str], runs: list[dict[str, Any]]
+) -> list[Any]:
+    """The actions each service run applied, exactly: from an in-process run of its spec,
+    checked against the run's stored replay (`rawloop.applied_actions`)."""
     actions = []
-    for run_id in run_ids:
+    for run_id, run in zip(run_ids, runs, strict=True):
         conn.request("GET", f"/v1/runs/{run_id}/replay?format=npz")
         response = conn.getresponse()
         payload = response.read()
         if response.status != 200:
             raise RuntimeError(f"GET replay of {run_id} answered {response.status}")
-        actions.append(rawloop.actions_of(payload))
+        actions.append(rawloop.applied_actions(run, stored=rawloop.actions_of(payload)))
     return actions
 
 
@@ -143,7 +164,8 @@ def batch_rounds(
         elapsed, report = post_batch(conn, body)
         service.append(elapsed)
         if not actions:  # children by profile then episode, as `batch_episodes`
-            actions = replayed_actions(conn, [c["run_id"] for c in report["children"]])
+            run_ids = [c["run_id"] for c in report["children"]]
+            actions = exact_actions(conn, run_ids, child_runs(body))
         settle_descendants()
         raw.append(raw_serial(episodes, actions))
         conn.close()  # the server drops keep-alive connections idle for 5 s: the next opens anew
@@ -193,7 +215,8 @@ def run_rounds(port: int, sizes: Sizes) -> tuple[list[float], list[float]]:
         service.append(rate)
         if not actions:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-            actions = replayed_actions(conn, run_ids)
+            runs = [{**RUN_SPEC, "seed": seed} for seed in range(sizes.runs)]
+            actions = exact_actions(conn, run_ids, runs)
             conn.close()
         settle_descendants()
         raw.append(sizes.runs / raw_serial(episodes, actions))

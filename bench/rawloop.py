@@ -5,8 +5,9 @@ set-up, so the contacts and the solver work are identical); the loop itself is p
 pybullet: a position command, `stepSimulation`, and the state reads the engine makes
 (base pose, base velocity, joint states). The robot is r2d2 unless a URDF is given.
 
-The same episode: given the actions a run applied (`actions_of` its replay), the loop
-commands exactly those, so both sides do the same physics. The built-in sine sweep is a
+The same episode: given the actions a run applied (`applied_actions`: exact, where a
+replay stores them rounded to float32), the loop commands exactly those, so both sides do
+the same physics, bit for bit. The built-in sine sweep is a
 different motion: on the seed robot its contacts cost half the solver time of the
 episode the service runs (stepSimulation 3.9 ms against 7.7 ms for 50 steps, measured
 side by side), which made a ratio against it look worse than the service is.
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import pybullet as p
 
-from simengine import profiles
+from simengine import api, profiles, replay
 from simengine.state import data_path
 
 
@@ -96,9 +97,38 @@ def steady_malloc() -> None:
 
 
 def actions_of(replay_npz: bytes) -> Any:
-    """The actions a run applied, one row per step, from its replay archive."""
+    """The actions a run applied, one row per step, as its replay archive stores them
+    (float32: see `applied_actions` for the exact ones)."""
     with np.load(io.BytesIO(replay_npz)) as arrays:
-        return arrays["action"].astype(np.float64)
+        return arrays["action"]
+
+
+def applied_actions(run: dict[str, Any], *, stored: Any = None) -> Any:
+    """The actions an in-process run of the spec `run` applies, exactly (float64).
+
+    A replay stores them as float32, and commanding the rounded values is another episode:
+    r2d2's trajectory leaves the run's at step 2. Runs are deterministic, so the service's
+    run of the same spec applied these very values; given `stored` (that run's replay
+    actions) they are checked against it, so a spec that is not the service's episode
+    fails here rather than measuring different physics.
+    """
+    actions: list[Any] = []
+
+    class Capture(replay.Recorder):
+        def record(self, state: Any, action: Any, observation: Any) -> None:
+            actions.append(np.array(action, dtype=np.float64))
+            super().record(state, action, observation)
+
+    original = replay.Recorder
+    replay.Recorder = Capture  # type: ignore[misc]  # the runner looks it up per run
+    try:
+        api.run_spec(run)
+    finally:
+        replay.Recorder = original  # type: ignore[misc]
+    exact = np.array(actions, dtype=np.float64)
+    if stored is not None and not np.array_equal(exact.astype(np.float32), stored):
+        raise RuntimeError(f"the in-process run of {run} is not the service's episode")
+    return exact
 
 
 def run(
