@@ -107,11 +107,12 @@ class RunFolders:
         return signature
 
     def settle(self, run_id: str, names: Iterable[str]) -> None:
-        """fsync the files `names` of a run created with `durable=False` that its final,
-        durable write did not replace (its owner file, a webhook), then the run's entry in
-        the runs folder: the run is durable whole."""
+        """Make a run created with `durable=False` durable as created: its files `names`
+        and run.json, the folder, then its entry in the runs folder, so the entry never
+        outlives a crash without the run.json it points at."""
         folder = self.folder(run_id)
-        fsync_paths([folder / _artifact_name(name) for name in names])
+        fsync_paths([folder / _artifact_name(name) for name in names] + [folder / RUN_FILE])
+        fsync_dir(folder)
         fsync_dir(self.runs_dir)
 
     def write_run(self, run_id: str, data: bytes) -> FileSignature:

@@ -22,7 +22,6 @@ from generated.models import RunStatus
 from handlers.errors import ConflictError, NotFoundError, ServiceUnavailable
 from handlers.idempotency.keys import IdempotencyStore
 from handlers.isolation.executor import Executor
-from handlers.isolation.outcome import ExecutionResult
 from handlers.kit import caller
 from handlers.queue.client import RunQueue
 from handlers.runs import record as runrecord
@@ -174,36 +173,36 @@ class RunService:
         self, run: dict[str, Any], files: dict[str, bytes], prepared: PreparedRun
     ) -> dict[str, Any]:
         """Record `run` RUNNING (no fsync: quick), execute it in a child, store its outcome.
-        A run answers once durable: `_finish` (on a thread) makes its whole folder so; a
-        power cut before leaves it absent. Batch children: their batch commits them."""
-        run_id = run["id"]
+        A run answers once durable: its creation is made so on a thread while the child
+        runs (`RunStore.settle`), its final write on a thread after. Batch children: their
+        batch commits them."""
+        run_id, alone = run["id"], run.get("batch_id") is None
         cancel = self._cancels.setdefault(run_id, threading.Event())
         owned = self._recovery.owned(files)
         progress = runrecord.ProgressWriter(self._store, run, interval_s=PROGRESS_INTERVAL_S)
+        settled = None
         try:
             self._store.create(run, owned, durable=False)
-            result = await self._executor.execute_async(
-                {**prepared.spec, "run_id": run_id},
-                max_duration_s=prepared.max_duration_s,
-                on_progress=progress,
-                cancel_event=cancel,
-            )
+            if alone:
+                settled = asyncio.ensure_future(
+                    asyncio.to_thread(self._store.settle, run_id, list(owned))
+                )
+            try:
+                result = await self._executor.execute_async(
+                    {**prepared.spec, "run_id": run_id},
+                    max_duration_s=prepared.max_duration_s,
+                    on_progress=progress,
+                    cancel_event=cancel,
+                )
+            finally:
+                self._cancels.pop(run_id, None)
+            if not alone:  # no fsync: quick, here
+                return runrecord.finish(self._store, progress.run, result, durable=False)
+            # fsyncs on a thread: they would stop the loop (other requests, a batch's children)
+            return await asyncio.to_thread(runrecord.finish, self._store, progress.run, result)
         finally:
-            self._cancels.pop(run_id, None)
-        if run.get("batch_id") is not None:  # no fsync: quick, here
-            return self._finish(progress.run, result, [], durable=False)
-        # fsyncs on a thread: they would stop the loop (other requests, a batch's children)
-        return await asyncio.to_thread(
-            self._finish, progress.run, result, list(owned), durable=True
-        )
-
-    def _finish(
-        self, run: dict[str, Any], result: ExecutionResult, created: list[str], *, durable: bool
-    ) -> dict[str, Any]:
-        finished = runrecord.finish(self._store, run, result, durable=durable)
-        if durable:  # and the files it was created with
-            self._store.settle(run["id"], created)
-        return finished
+            if settled is not None:
+                await settled
 
     @property
     def _secret_box(self) -> SecretBox:

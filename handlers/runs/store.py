@@ -134,8 +134,8 @@ class RunStore:
         )
 
     def settle(self, run_id: str, created: Iterable[str]) -> None:
-        """After the final, durable write of a run created with `durable=False` with the
-        files `created`: see RunFolders.settle."""
+        """Make a run created with `durable=False` (with the files `created`) durable as
+        created: see RunFolders.settle."""
         self.folders.settle(run_id, created)
 
     def make_durable(self, run_ids: Iterable[str]) -> None:

@@ -324,9 +324,11 @@ def test_a_run_the_store_refuses_stops_its_child_and_leaves_nothing(
 def test_a_run_answers_once_its_whole_folder_is_durable(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The RUNNING record is written without fsync; the final write makes every file of the
-    # folder (fsynced under its temporary name, then renamed: `.tmp-<name>-<hex>`), the
-    # folder and its entry in the runs folder durable before the answer.
+    # The RUNNING record is written without fsync and made durable on a thread while the
+    # child runs (its files, the folder, then its entry in the runs folder, never before
+    # the run.json it points at); the final write makes every file of the folder (fsynced
+    # under its temporary name, then renamed: `.tmp-<name>-<hex>`) and the folder durable.
+    # All of it before the answer.
     import os
     import re
 
@@ -347,4 +349,6 @@ def test_a_run_answers_once_its_whole_folder_is_durable(
     folder = Path(runs_dir) / run_id
     expected = {str(folder / name) for name in os.listdir(folder)} | {str(folder), str(runs_dir)}
     assert expected <= set(synced)
-    assert synced[-1] == str(runs_dir)  # last: the folder's entry in the runs folder
+    entry = synced.index(str(runs_dir))  # the folder's entry in the runs folder
+    assert synced.index(str(folder / "run.json")) < synced.index(str(folder)) < entry
+    assert str(folder / "owner.json") in synced[:entry]
