@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -101,7 +102,7 @@ class QuadrupedStand(Task):
         fell = self._fall_step is not None
         n = len(self._heights)
         fall_time = (self._fall_step + 1 if self._fall_step is not None else n) * self._dt
-        tilt = float(np.arccos(np.clip(self._min_up, -1.0, 1.0)))
+        tilt = math.acos(min(max(self._min_up, -1.0), 1.0))
         return {
             "fall_detected": float(fell),
             "fall_time_s": fall_time,
@@ -111,5 +112,5 @@ class QuadrupedStand(Task):
             if self._count
             else 0.0,
             "success": float(not fell),
-            "score": 0.0 if fell else float(np.exp(-tilt / 0.2)),
+            "score": 0.0 if fell else math.exp(-tilt / 0.2),
         }

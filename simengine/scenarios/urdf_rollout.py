@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -122,5 +123,5 @@ class UrdfRollout(Task):
             "joint_tracking_rmse_rad": rmse,
             "max_joint_torque": float(self._abs_tau.max(initial=0.0)),
             "success": float(success),
-            "score": float(np.exp(-rmse / 0.1)),
+            "score": math.exp(-rmse / 0.1),
         }

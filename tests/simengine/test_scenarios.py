@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ import numpy as np
 import pytest
 
 from simengine import api
+from simengine.cpu import NUMPY_AVX512_TARGETS, NUMPY_CPU_ENV
 from simengine.engine import Engine
 from simengine.errors import Diverged, InvalidConfig, UnknownProfile, UnknownScenario
 from simengine.profiles import get_profile
@@ -20,6 +23,10 @@ from tests.simengine.schemas import errors
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = [s["name"] for s in api.list_scenarios()]
 STEPS = 40
+# Run metrics measured with the wall clock: they differ between any two runs.
+CLOCK_METRICS = frozenset(
+    {"wall_time_s", "avg_step_time_ms", "p95_step_time_ms", "realtime_factor"}
+)
 
 
 def _spec(name: str, **extra: object) -> dict[str, object]:
@@ -81,6 +88,39 @@ def test_fresh_process_gives_the_same_hashes() -> None:
     )
     fresh = json.loads(out.stdout.strip().splitlines()[-1])
     assert fresh == [api.run_spec(s)["trajectory_sha256"] for s in specs]
+
+
+def test_results_do_not_depend_on_numpy_cpu_dispatch() -> None:
+    # Simulation children run numpy without its AVX-512 kernels (simengine.cpu); this
+    # process has them (where the CPU does). Metrics, history and replay must be the same
+    # bits either way: scores use libm (math), not numpy's dispatched exp/arccos.
+    specs = [_spec(name, seed=seed, steps=240) for name in SCENARIOS for seed in (1, 2, 3)]
+    script = (
+        "import hashlib, json, sys\nfrom simengine import api\n"
+        f"clock = {sorted(CLOCK_METRICS)!r}\n"
+        "def digest(r):\n"
+        "    m = {k: v for k, v in r['metrics'].items() if k not in clock}\n"
+        "    keep = [m, r['history'], hashlib.sha256(r['replay_npz']).hexdigest()]\n"
+        "    return json.dumps(keep, sort_keys=True)\n"
+        "print(json.dumps([digest(api.run_spec(s)) for s in json.loads(sys.argv[1])]))\n"
+    )
+    env = {**os.environ, NUMPY_CPU_ENV: NUMPY_AVX512_TARGETS}
+    out = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(specs)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=env,
+    )
+    children = json.loads(out.stdout.strip().splitlines()[-1])
+    here = []
+    for spec in specs:
+        result = api.run_spec(spec)
+        kept = {k: v for k, v in result["metrics"].items() if k not in CLOCK_METRICS}
+        replay_sha = hashlib.sha256(result["replay_npz"]).hexdigest()
+        here.append(json.dumps([kept, result["history"], replay_sha], sort_keys=True))
+    assert children == here
 
 
 def test_domain_randomisation_is_recorded_and_seeded() -> None:
