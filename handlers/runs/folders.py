@@ -108,8 +108,9 @@ class RunFolders:
 
     def settle(self, run_id: str, names: Iterable[str]) -> None:
         """Make a run created with `durable=False` durable as created: its files `names`
-        and run.json, the folder, then its entry in the runs folder, so the entry never
-        outlives a crash without the run.json it points at."""
+        and run.json, the folder, then its entry in the runs folder (another run's fsync
+        of the runs folder may persist the entry first; a folder without a readable
+        run.json is skipped by the index)."""
         folder = self.folder(run_id)
         fsync_paths([folder / _artifact_name(name) for name in names] + [folder / RUN_FILE])
         fsync_dir(folder)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -174,35 +175,36 @@ class RunService:
     ) -> dict[str, Any]:
         """Record `run` RUNNING (no fsync: quick), execute it in a child, store its outcome.
         A run answers once durable: its creation is made so on a thread while the child
-        runs (`RunStore.settle`), its final write on a thread after. Batch children: their
-        batch commits them."""
+        runs (`RunStore.settle`), its final write on a thread after (fsyncs would stop the
+        loop). Batch children: their batch commits them."""
         run_id, alone = run["id"], run.get("batch_id") is None
         cancel = self._cancels.setdefault(run_id, threading.Event())
         owned = self._recovery.owned(files)
         progress = runrecord.ProgressWriter(self._store, run, interval_s=PROGRESS_INTERVAL_S)
-        settled = None
+        settled: asyncio.Future[None] | None = None
         try:
             self._store.create(run, owned, durable=False)
             if alone:
                 settled = asyncio.ensure_future(
                     asyncio.to_thread(self._store.settle, run_id, list(owned))
                 )
-            try:
-                result = await self._executor.execute_async(
-                    {**prepared.spec, "run_id": run_id},
-                    max_duration_s=prepared.max_duration_s,
-                    on_progress=progress,
-                    cancel_event=cancel,
-                )
-            finally:
-                self._cancels.pop(run_id, None)
-            if not alone:  # no fsync: quick, here
+            result = await self._executor.execute_async(
+                {**prepared.spec, "run_id": run_id},
+                max_duration_s=prepared.max_duration_s,
+                on_progress=progress,
+                cancel_event=cancel,
+            )
+            if settled is None:  # a batch child: no fsync, quick, here
                 return runrecord.finish(self._store, progress.run, result, durable=False)
-            # fsyncs on a thread: they would stop the loop (other requests, a batch's children)
-            return await asyncio.to_thread(runrecord.finish, self._store, progress.run, result)
+            finished = await asyncio.to_thread(runrecord.finish, self._store, progress.run, result)
         finally:
-            if settled is not None:
-                await settled
+            self._cancels.pop(run_id, None)
+            if settled is not None:  # never left running; an error of the body goes first
+                await asyncio.wait([settled])
+                if sys.exc_info()[0] is not None and settled.exception() is not None:
+                    _log.error("settle_failed", run_id=run_id, exc_info=settled.exception())
+        settled.result()  # the creation's fsyncs failed: the run is not durable
+        return finished
 
     @property
     def _secret_box(self) -> SecretBox:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -341,10 +342,21 @@ def test_a_run_answers_once_its_whole_folder_is_durable(
         real(fd)
 
     monkeypatch.setattr(os, "fsync", recording)
+    settle = RunStore.settle
+
+    settled: list[str] = []
+
+    def slow_settle(store: RunStore, run_id: str, created: Iterable[str]) -> None:
+        time.sleep(0.8)  # still at it when the child is done: the answer must wait
+        settle(store, run_id, created)
+        settled.append(run_id)
+
+    monkeypatch.setattr(RunStore, "settle", slow_settle)
     made = client.post("/v1/runs", json={"scenario": "drop_test", "options": {"steps": 20}})
     assert made.status_code == 201
     monkeypatch.setattr(os, "fsync", real)
     run_id = made.json()["id"]
+    assert settled == [run_id]
     runs_dir = client.app.state.settings.runs_dir  # type: ignore[attr-defined]
     folder = Path(runs_dir) / run_id
     expected = {str(folder / name) for name in os.listdir(folder)} | {str(folder), str(runs_dir)}
