@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
-
-import structlog
 
 from generated.models import RunStatus
 from handlers.errors import ConflictError, NotFoundError, ServiceUnavailable
@@ -31,12 +27,12 @@ from handlers.runs.artifacts import RunArtifacts
 from handlers.runs.cursor import RunFilters
 from handlers.runs.ids import is_valid_run_id, new_run_id
 from handlers.runs.liveness import LostRuns
+from handlers.runs.local import LocalRuns
 from handlers.runs.record import FINISHED
 from handlers.runs.recovery import ServerLostRuns
 from handlers.runs.request import (
     AssetDirectory,
     NoProjects,
-    PreparedRun,
     ProjectDirectory,
     RunRequest,
     prepare,
@@ -50,8 +46,6 @@ from handlers.webhooks.sealing import SecretBox
 # How long a cancel request waits for a running run to reach its final state.
 CANCEL_WAIT_S = 2.5
 _CANCEL_POLL_S = 0.05
-PROGRESS_INTERVAL_S = 0.5
-_log = structlog.get_logger("qers.runs")
 
 
 class RunService:
@@ -74,7 +68,7 @@ class RunService:
         self._artifacts: RunArtifacts | None = None
         self._executor = executor
         self._queue = queue
-        self._cancels: dict[str, threading.Event] = {}
+        self._local = LocalRuns(executor, lambda: self._store)
         self.idempotency_keys = idempotency_keys
         self._box: SecretBox | None = None
         self._notifier = Notifier(settings, queue)
@@ -165,46 +159,17 @@ class RunService:
             return runrecord.with_shown_secret(run, prepared.webhook)
         run = runrecord.new_run(run_id, request, prepared, origin=origin, status="RUNNING")
         with self.admission.held() if alone else contextlib.nullcontext():
-            finished = self._ended(await self._run_here(run, files, prepared))
+            finished = self._ended(
+                await self._local.run(
+                    run,
+                    self._recovery.owned(files),
+                    prepared.spec,
+                    max_duration_s=prepared.max_duration_s,
+                )
+            )
         # The run is stored: a spare may warm up when the loop is next free (answer sent).
         asyncio.get_running_loop().call_soon(self._executor.replenish)
         return runrecord.with_shown_secret(finished, prepared.webhook)
-
-    async def _run_here(
-        self, run: dict[str, Any], files: dict[str, bytes], prepared: PreparedRun
-    ) -> dict[str, Any]:
-        """Record `run` RUNNING (no fsync: quick), execute it in a child, store its outcome.
-        A run answers once durable: its creation is made so on a thread while the child
-        runs (`RunStore.settle`), its final write on a thread after (fsyncs would stop the
-        loop). Batch children: their batch commits them."""
-        run_id, alone = run["id"], run.get("batch_id") is None
-        cancel = self._cancels.setdefault(run_id, threading.Event())
-        owned = self._recovery.owned(files)
-        progress = runrecord.ProgressWriter(self._store, run, interval_s=PROGRESS_INTERVAL_S)
-        settled: asyncio.Future[None] | None = None
-        try:
-            self._store.create(run, owned, durable=False)
-            if alone:
-                settled = asyncio.ensure_future(
-                    asyncio.to_thread(self._store.settle, run_id, list(owned))
-                )
-            result = await self._executor.execute_async(
-                {**prepared.spec, "run_id": run_id},
-                max_duration_s=prepared.max_duration_s,
-                on_progress=progress,
-                cancel_event=cancel,
-            )
-            if settled is None:  # a batch child: no fsync, quick, here
-                return runrecord.finish(self._store, progress.run, result, durable=False)
-            finished = await asyncio.to_thread(runrecord.finish, self._store, progress.run, result)
-        finally:
-            self._cancels.pop(run_id, None)
-            if settled is not None:  # never left running; an error of the body goes first
-                await asyncio.wait([settled])
-                if sys.exc_info()[0] is not None and settled.exception() is not None:
-                    _log.error("settle_failed", run_id=run_id, exc_info=settled.exception())
-        settled.result()  # the creation's fsyncs failed: the run is not durable
-        return finished
 
     @property
     def _secret_box(self) -> SecretBox:
@@ -243,10 +208,8 @@ class RunService:
                 return self._ended(runrecord.end(self._store, current, status=RunStatus.CANCELLED))
             self._queue.request_stop(run_id)
         else:
-            event = self._cancels.get(run_id)
-            if event is None:
+            if not self._local.cancel(run_id):
                 raise ConflictError(f"Run {run_id} is not running in this server process.")
-            event.set()
         return await self._settled(run_id)
 
     def reconcile(self) -> list[str]:
