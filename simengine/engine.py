@@ -217,20 +217,6 @@ class Engine:
             # PyBullet's message may hold the absolute path: report only the file name.
             raise InvalidAsset(f"could not load robot file {os.path.basename(path)!r}") from exc
 
-    def set_joint_targets(
-        self,
-        targets: FloatArray,
-        *,
-        forces: FloatArray,
-        position_gain: float | None = None,
-        velocity_gain: float | None = None,
-    ) -> None:
-        """Command position targets to every movable joint, limited to `forces`."""
-        command = self.position_motors(
-            forces=forces, position_gain=position_gain, velocity_gain=velocity_gain
-        )
-        command(targets)
-
     def position_motors(
         self,
         *,
@@ -315,9 +301,7 @@ class Engine:
         Raises:
             Diverged: with the offending quantity and the step.
         """
-        limits = self._limit_cache.get(state.dof)
-        if limits is None:
-            limits = self._limits(state.dof)
+        limits = self._limits(state.dof)
         # NaN fails every comparison, so one vector test covers NaN, inf and runaway values.
         if bool((np.abs(state.flat) <= limits).all()):
             return

@@ -38,15 +38,14 @@ def observation_names(dof: int) -> list[str]:
 
 def true_observation(state: State) -> FloatArray:
     """Noise-free observation vector of `state`, in `CHANNELS` order."""
-    n = state.dof
-    flat = state.flat
-    # Joint positions and velocities, then base velocities, are contiguous in `flat`.
-    return np.concatenate((flat[13 : 13 + 2 * n], state.base_rpy, flat[7:13]))
+    rows = true_observations(state.flat[np.newaxis], np.array([state.base_rpy]), state.dof)
+    return rows[0]
 
 
 def true_observations(flat: FloatArray, rpy: FloatArray, dof: int) -> FloatArray:
-    """`true_observation` of many states at once: one row per row of `flat` (`State.flat`
-    rows) and `rpy` (their `base_rpy`); the same values, copied, not computed."""
+    """The noise-free observations of many states, one row per row of `flat` (`State.flat`
+    rows) and `rpy` (their `base_rpy`): copied from the state, not computed. Joint
+    positions and velocities, then base velocities, are contiguous in `flat`."""
     return np.concatenate((flat[:, 13 : 13 + 2 * dof], rpy, flat[:, 7:13]), axis=1)
 
 

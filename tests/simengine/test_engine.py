@@ -18,7 +18,7 @@ def test_reads_state_of_the_robot() -> None:
         robot = engine.load_robot(data_path("kuka_iiwa/model.urdf"), fixed_base=True)
         assert robot.dof == 7
         assert robot.joint_names[0] == "lbr_iiwa_joint_1"
-        engine.set_joint_targets(np.full(7, 0.3), forces=robot.max_force)
+        engine.position_motors(forces=robot.max_force)(np.full(7, 0.3))
         for _ in range(50):
             engine.step()
         state = engine.read_state()
