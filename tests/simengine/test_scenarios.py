@@ -1,11 +1,6 @@
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,15 +13,11 @@ from simengine.profiles import get_profile
 from simengine.scenarios import SUITE
 from simengine.scenarios.urdf_rollout import SWEEP_ROWS
 from simengine.state import data_path
+from tests.simengine.fresh import everything, in_fresh_process, trajectory
 from tests.simengine.schemas import errors
 
-ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = [s["name"] for s in api.list_scenarios()]
 STEPS = 40
-# Run metrics measured with the wall clock: they differ between any two runs.
-CLOCK_METRICS = frozenset(
-    {"wall_time_s", "avg_step_time_ms", "p95_step_time_ms", "realtime_factor"}
-)
 
 
 def _spec(name: str, **extra: object) -> dict[str, object]:
@@ -74,53 +65,23 @@ def test_seed_changes_the_trajectory(name: str) -> None:
 def test_fresh_process_gives_the_same_hashes() -> None:
     specs = [_spec(name) for name in SCENARIOS]
     specs.append(_spec("arm_reach", dr_episode=4))
-    script = (
-        "import json, sys\nfrom simengine import api\n"
-        "specs = json.loads(sys.argv[1])\n"
-        "print(json.dumps([api.run_spec(s)['trajectory_sha256'] for s in specs]))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(specs)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    fresh = json.loads(out.stdout.strip().splitlines()[-1])
-    assert fresh == [api.run_spec(s)["trajectory_sha256"] for s in specs]
+    fresh = in_fresh_process(specs, summary="trajectory")
+    assert fresh == [trajectory(api.run_spec(s)) for s in specs]
 
 
 def test_results_do_not_depend_on_numpy_cpu_dispatch() -> None:
     # Simulation children run numpy without its AVX-512 kernels (simengine.cpu); this
     # process has them (where the CPU does). Metrics, history and replay must be the same
     # bits either way: scores use libm (math), not numpy's dispatched exp/arccos.
-    specs = [_spec(name, seed=seed, steps=240) for name in SCENARIOS for seed in (1, 2, 3)]
-    script = (
-        "import hashlib, json, sys\nfrom simengine import api\n"
-        f"clock = {sorted(CLOCK_METRICS)!r}\n"
-        "def digest(r):\n"
-        "    m = {k: v for k, v in r['metrics'].items() if k not in clock}\n"
-        "    keep = [m, r['history'], hashlib.sha256(r['replay_npz']).hexdigest()]\n"
-        "    return json.dumps(keep, sort_keys=True)\n"
-        "print(json.dumps([digest(api.run_spec(s)) for s in json.loads(sys.argv[1])]))\n"
-    )
+    specs = [
+        _spec(name, profile=profile, seed=seed, steps=240)
+        for name in SCENARIOS
+        for profile in ("default", "pseudo_reality_A")
+        for seed in (1, 2, 3)
+    ]
     env = {**os.environ, NUMPY_CPU_ENV: NUMPY_AVX512_TARGETS}
-    out = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(specs)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env=env,
-    )
-    children = json.loads(out.stdout.strip().splitlines()[-1])
-    here = []
-    for spec in specs:
-        result = api.run_spec(spec)
-        kept = {k: v for k, v in result["metrics"].items() if k not in CLOCK_METRICS}
-        replay_sha = hashlib.sha256(result["replay_npz"]).hexdigest()
-        here.append(json.dumps([kept, result["history"], replay_sha], sort_keys=True))
-    assert children == here
+    children = in_fresh_process(specs, summary="everything", env=env)
+    assert children == [everything(api.run_spec(s)) for s in specs]
 
 
 def test_domain_randomisation_is_recorded_and_seeded() -> None:
