@@ -352,15 +352,19 @@ def test_a_run_answers_once_its_whole_folder_is_durable(
         settled.append(run_id)
 
     monkeypatch.setattr(RunStore, "settle", slow_settle)
-    made = client.post("/v1/runs", json={"scenario": "drop_test", "options": {"steps": 20}})
+    # One event loop for the whole block: a request alone gets its own, whose shutdown
+    # waits for every thread it started, the settle's too, whether the answer did or not.
+    with TestClient(client.app) as serving:
+        made = serving.post("/v1/runs", json={"scenario": "drop_test", "options": {"steps": 20}})
+        answered = list(synced)  # what was fsynced before the answer
+        assert settled == [made.json()["id"]]  # before the loop, and its threads, end
     assert made.status_code == 201
     monkeypatch.setattr(os, "fsync", real)
     run_id = made.json()["id"]
-    assert settled == [run_id]
     runs_dir = client.app.state.settings.runs_dir  # type: ignore[attr-defined]
     folder = Path(runs_dir) / run_id
     expected = {str(folder / name) for name in os.listdir(folder)} | {str(folder), str(runs_dir)}
-    assert expected <= set(synced)
-    entry = synced.index(str(runs_dir))  # the folder's entry in the runs folder
-    assert synced.index(str(folder / "run.json")) < synced.index(str(folder)) < entry
-    assert str(folder / "owner.json") in synced[:entry]
+    assert expected <= set(answered)
+    entry = answered.index(str(runs_dir))  # the folder's entry in the runs folder
+    assert answered.index(str(folder / "run.json")) < answered.index(str(folder)) < entry
+    assert str(folder / "owner.json") in answered[:entry]
