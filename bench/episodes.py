@@ -84,11 +84,9 @@ QUICK = Sizes(seed_rounds=1, large_rounds=1, large_episodes=2, runs=4, runs_roun
 
 def batch_episodes(body: dict[str, Any]) -> Episodes:
     """The applied profile of every child of a batch body, by profile then episode."""
-    episodes = int(body.get("dr_episodes_per_profile", 1))
     return [
-        rawloop.applied(name, seed=body["seed"], episode=episode, dt=body["dt"])
-        for name in body["profiles"]
-        for episode in range(episodes)
+        rawloop.applied(run["profile"], seed=run["seed"], episode=run["dr_episode"], dt=run["dt"])
+        for run in child_runs(body)
     ]
 
 
@@ -103,9 +101,10 @@ def raw_serial(episodes: Episodes, actions: list[Any]) -> float:
 
 def child_runs(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The run spec of every child of a batch body, by profile then episode (the order of
-    `batch_episodes` and of the batch's children)."""
+    the batch's children)."""
     return [
-        {**RUN_SPEC, "profile": name, "seed": body["seed"], "dr_episode": episode}
+        {**RUN_SPEC, "steps": body["steps"], "dt": body["dt"], "profile": name}
+        | {"seed": body["seed"], "dr_episode": episode}
         for name in body["profiles"]
         for episode in range(int(body.get("dr_episodes_per_profile", 1)))
     ]
@@ -163,7 +162,7 @@ def batch_rounds(
     for _ in range(rounds):
         elapsed, report = post_batch(conn, body)
         service.append(elapsed)
-        if not actions:  # children by profile then episode, as `batch_episodes`
+        if not actions:  # children by profile then episode, as `child_runs`
             run_ids = [c["run_id"] for c in report["children"]]
             actions = exact_actions(conn, run_ids, child_runs(body))
         settle_descendants()
