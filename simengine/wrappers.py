@@ -39,7 +39,8 @@ def observation_names(dof: int) -> list[str]:
 def true_observation(state: State) -> FloatArray:
     """Noise-free observation vector of `state`, in `CHANNELS` order."""
     rows = true_observations(state.flat[np.newaxis], np.array([state.base_rpy]), state.dof)
-    return rows[0]
+    row: FloatArray = rows[0]
+    return row
 
 
 def true_observations(flat: FloatArray, rpy: FloatArray, dof: int) -> FloatArray:
