@@ -25,9 +25,9 @@ from handlers.runs import record as runrecord
 from handlers.runs.admission import Admission, RedisLedger
 from handlers.runs.artifacts import RunArtifacts
 from handlers.runs.cursor import RunFilters
+from handlers.runs.embedded import EmbeddedRuns
 from handlers.runs.ids import is_valid_run_id, new_run_id
 from handlers.runs.liveness import LostRuns
-from handlers.runs.local import LocalRuns
 from handlers.runs.record import FINISHED
 from handlers.runs.recovery import ServerLostRuns
 from handlers.runs.request import (
@@ -68,7 +68,7 @@ class RunService:
         self._artifacts: RunArtifacts | None = None
         self._executor = executor
         self._queue = queue
-        self._local = LocalRuns(executor, lambda: self._store)
+        self._embedded = EmbeddedRuns(executor, lambda: self._store)
         self.idempotency_keys = idempotency_keys
         self._box: SecretBox | None = None
         self._notifier = Notifier(settings, queue)
@@ -160,7 +160,7 @@ class RunService:
         run = runrecord.new_run(run_id, request, prepared, origin=origin, status="RUNNING")
         with self.admission.held() if alone else contextlib.nullcontext():
             finished = self._ended(
-                await self._local.run(
+                await self._embedded.run(
                     run,
                     self._recovery.owned(files),
                     prepared.spec,
@@ -208,7 +208,7 @@ class RunService:
                 return self._ended(runrecord.end(self._store, current, status=RunStatus.CANCELLED))
             self._queue.request_stop(run_id)
         else:
-            if not self._local.cancel(run_id):
+            if not self._embedded.cancel(run_id):
                 raise ConflictError(f"Run {run_id} is not running in this server process.")
         return await self._settled(run_id)
 

@@ -1,6 +1,6 @@
 """Embedded execution: runs executing in this process's isolated children.
 
-`LocalRuns.run` records a run RUNNING (no fsync: quick), executes it in a child and
+`EmbeddedRuns.run` records a run RUNNING (no fsync: quick), executes it in a child and
 stores its outcome. A run answers once durable: its creation is made so on a thread
 while the child runs (`RunStore.settle`), its final write on a thread after (fsyncs would
 stop the event loop: other requests, a batch's children). A batch child is written
@@ -25,7 +25,7 @@ PROGRESS_INTERVAL_S = 0.5
 _log = structlog.get_logger("qers.runs")
 
 
-class LocalRuns:
+class EmbeddedRuns:
     """Runs executing here, and the cancel event of each."""
 
     def __init__(self, executor: Executor, store: Callable[[], RunStore]) -> None:
